@@ -1,0 +1,641 @@
+"""Reading and validating config.toml.
+
+Every setting is declared once (name, type, default, help) in SCHEMA; the same
+declarations drive validation, the defaults and the configuration reference test.
+A wrong, unknown or missing key fails at start with the key, the file, the line
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from triage.errors import ConfigError, SecretError
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: str  # str, int, float, bool, list[str], date, time, zone, email, choice
+    default: Any = None
+    required: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+def _s(name: str, kind: str, default: Any = None, help: str = "", **kw: Any) -> Setting:
+    return Setting(name, kind, default, help=help, **kw)
+
+
+def _r(name: str, kind: str, help: str = "", **kw: Any) -> Setting:
+    return Setting(name, kind, None, required=True, help=help, **kw)
+
+
+# Each table: its settings; "[[x]]" tables are arrays of tables.
+SCHEMA: dict[str, tuple[Setting, ...]] = {
+    "store": (
+        _s("url", "str", "sqlite:///triage.db", "SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://..."),
+        _s("data_dir", "str", "data", "Folder for the encryption key, backups and retrained models."),
+        _s("key_env", "str", "TRIAGE_KEY", "Environment variable that may hold the encryption key."),
+        _s("key_file", "str", "", "File holding the encryption key; default DATA_DIR/triage.key, created 0600."),
+        _s("quarantine_days", "int", 30, "Days a quarantined message's encrypted bytes are kept.", minimum=1),
+    ),
+    "worker": (
+        _s("poll_interval_seconds", "int", 60, "Default seconds between polls of a mailbox.", minimum=5),
+        _s("max_poll_interval_seconds", "int", 300, "Ceiling on any mailbox's poll interval.", minimum=5),
+        _s("batch_size", "int", 100, "Messages fetched and committed together.", minimum=1, maximum=5000),
+        _s("max_attempts", "int", 3, "Tries before a message that fails is quarantined.", minimum=1),
+        _s("failure_report_minutes", "int", 30, "A mailbox failing this long is reported (once).", minimum=1),
+        _s("backoff_max_seconds", "int", 900, "Longest wait before retrying a failing mailbox.", minimum=1),
+        _s("uidvalidity_change_limit", "int", 3, "UIDVALIDITY changes in a day before a folder is stopped.", minimum=1),
+        _s("stale_poll_minutes", "int", 15, "`triage status` warns when no poll completed for this long.", minimum=1),
+        _s("log_format", "choice", "json", "Log lines as JSON or plain text.", choices=("json", "text")),
+        _s("log_level", "choice", "INFO", "Lowest level logged.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    ),
+    "department": (
+        _s("name", "str", "Department", "Shown in notes and reports."),
+        _s("domains", "list[str]", [], "The department's own mail domains (never a client)."),
+        _s("partner_domains", "list[str]", [], "Partner organisations' domains (not clients)."),
+        _s("time_zone", "zone", "America/Los_Angeles", "Default time zone for people without one."),
+        _s("crisis_line", "str", "(800) 854-7771", "The county's 24/7 line shown on emergent items."),
+    ),
+    "[[programs]]": (
+        _r("id", "str", "Short name used by clinicians and mailboxes."),
+        _r("name", "str", "Program name."),
+        _s("email_approved", "bool", False, "Standard 1a: the program manager approved client email."),
+        _s("approved_by", "str", "", "Who approved (program manager or higher); needed when approved."),
+        _s("approved_on", "date", None, "When it was approved (YYYY-MM-DD); needed when approved."),
+        _s("time_zone", "zone", None, "Program time zone; default department.time_zone."),
+        _s("supervisors", "list[str]", [], "Supervisors' addresses (receive digests and escalations)."),
+    ),
+    "[[programs.on_call]]": (
+        _r("address", "email", "Address paged for emergent mail (may be an SMS or pager gateway)."),
+        _s("days", "str", "mon-sun", "Days this cover applies: e.g. mon-fri, sat,sun, mon-sun."),
+        _s("start", "time", None, "Start time HH:MM (program time zone); omit for all day."),
+        _s("end", "time", None, "End time HH:MM; may be before start for overnight cover."),
+    ),
+    "[[clinicians]]": (
+        _r("email", "email", "The clinician's primary address."),
+        _r("name", "str", "Display name."),
+        _r("program", "str", "A programs.id."),
+        _s("aliases", "list[str]", [], "Other addresses that reach the same clinician."),
+        _s("time_zone", "zone", None, "Default: the program's."),
+    ),
+    "[servers.*]": (
+        _r("host", "str", "IMAP host name."),
+        _s("port", "int", None, "Default 993 for tls, 143 for starttls and plain.", minimum=1, maximum=65535),
+        _s("security", "choice", "tls", "tls (implicit), starttls, or plain (loopback only).",
+           choices=("tls", "starttls", "plain")),
+        _s("verify_tls", "bool", True, "Verify the server certificate (turn off only for a test server)."),
+        _s("ca_file", "str", "", "Extra CA bundle (PEM) to trust."),
+        _s("auth", "choice", "password", "password (per mailbox login), master (Dovecot user*master), "
+           "or xoauth2 (token from a command).", choices=("password", "master", "xoauth2")),
+        _s("username", "str", "", "The master user's name (auth = master)."),
+        _s("password_env", "str", "", "Environment variable holding the server-wide password."),
+        _s("password_file", "str", "", "File holding the server-wide password."),
+        _s("oauth2_token_command", "str", "", "Command that prints an access token (auth = xoauth2)."),
+        _s("connect_timeout", "float", 15.0, "Seconds to connect and log in.", minimum=0.1),
+        _s("read_timeout", "float", 60.0, "Seconds to wait on any read.", minimum=0.1),
+    ),
+    "[[mailboxes]]": (
+        _r("name", "str", "Unique name of this mailbox in triage."),
+        _r("clinician", "email", "The clinicians.email who owns it."),
+        _r("kind", "choice", "imap or maildir.", choices=("imap", "maildir")),
+        _s("path", "str", "", "Maildir folder (kind = maildir), relative to the config file."),
+        _s("server", "str", "", "A servers.NAME (kind = imap)."),
+        _s("user", "str", "", "IMAP login (the mailbox's address for master and xoauth2)."),
+        _s("password_env", "str", "", "Environment variable holding this mailbox's password."),
+        _s("password_file", "str", "", "File holding this mailbox's password."),
+        _s("folders", "list[str]", ["INBOX"], "Folders to watch, e.g. [\"INBOX\", \"Junk\"]."),
+        _s("poll_interval_seconds", "int", None, "Default worker.poll_interval_seconds.", minimum=5),
+        _s("enabled", "bool", True, "Set false to stop watching without removing it."),
+    ),
+}
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str
+    data_dir: Path
+    key_env: str
+    key_file: Path
+    quarantine_days: int
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    poll_interval_seconds: int
+    max_poll_interval_seconds: int
+    batch_size: int
+    max_attempts: int
+    failure_report_minutes: int
+    backoff_max_seconds: int
+    uidvalidity_change_limit: int
+    stale_poll_minutes: int
+    log_format: str
+    log_level: str
+
+
+@dataclass(frozen=True)
+class DepartmentConfig:
+    name: str
+    domains: tuple[str, ...]
+    partner_domains: tuple[str, ...]
+    time_zone: str
+    crisis_line: str
+
+
+@dataclass(frozen=True)
+class OnCall:
+    address: str
+    days: frozenset[int]  # 0 = Monday
+    start: time | None
+    end: time | None
+
+
+@dataclass(frozen=True)
+class Program:
+    id: str
+    name: str
+    email_approved: bool
+    approved_by: str
+    approved_on: date | None
+    time_zone: str
+    supervisors: tuple[str, ...]
+    on_call: tuple[OnCall, ...]
+
+
+@dataclass(frozen=True)
+class Clinician:
+    email: str
+    name: str
+    program: str
+    aliases: tuple[str, ...]
+    time_zone: str
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return (self.email, *self.aliases)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    name: str
+    host: str
+    port: int
+    security: str
+    verify_tls: bool
+    ca_file: str
+    auth: str
+    username: str
+    password_env: str
+    password_file: str
+    oauth2_token_command: str
+    connect_timeout: float
+    read_timeout: float
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    name: str
+    clinician: str
+    kind: str
+    path: str
+    server: str
+    user: str
+    password_env: str
+    password_file: str
+    folders: tuple[str, ...]
+    poll_interval_seconds: int
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    store: StoreConfig
+    worker: WorkerConfig
+    department: DepartmentConfig
+    programs: tuple[Program, ...]
+    clinicians: tuple[Clinician, ...]
+    servers: dict[str, ServerConfig]
+    mailboxes: tuple[MailboxConfig, ...]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def program(self, program_id: str) -> Program:
+        return next(p for p in self.programs if p.id == program_id)
+
+    def clinician(self, email: str) -> Clinician:
+        return next(c for c in self.clinicians if c.email == email.lower())
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        return next(m for m in self.mailboxes if m.name == name)
+
+
+# --------------------------------------------------------------------------- locating keys
+
+
+class _Locator:
+    """Maps a key path such as ("mailboxes", 2, "folders") to its line in the file.
+
+    tomllib keeps no positions, so this walks the text: table headers, array-of-
+    tables counters and `key =` lines. Good enough to point a person at a line.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+    _KEY = re.compile(r"""^\s*("[^"]+"|'[^']+'|[A-Za-z0-9_.-]+)\s*=""")
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[Any, ...], int] = {}
+        counters: dict[tuple[Any, ...], int] = {}
+        current: tuple[Any, ...] = ()
+        in_multiline = False
+        for number, line in enumerate(text.splitlines(), start=1):
+            if in_multiline:
+                if line.count('"""') % 2 == 1 or line.count("'''") % 2 == 1:
+                    in_multiline = False
+                continue
+            header = self._HEADER.match(line)
+            if header:
+                parts = tuple(p.strip().strip("\"'") for p in header.group(2).split("."))
+                if header.group(1) == "[[":
+                    # [[programs.on_call]] belongs to the latest [[programs]].
+                    resolved: list[Any] = []
+                    for i, part in enumerate(parts):
+                        resolved.append(part)
+                        prefix = tuple(resolved)
+                        if i < len(parts) - 1 and prefix in counters:
+                            resolved.append(counters[prefix])
+                    prefix = tuple(resolved)
+                    counters[prefix] = counters.get(prefix, -1) + 1
+                    current = (*prefix, counters[prefix])
+                else:
+                    current = parts
+                self.lines.setdefault(current, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                name = key.group(1).strip("\"'")
+                self.lines.setdefault((*current, *name.split(".")), number)
+                rest = line.split("=", 1)[1]
+                if rest.count('"""') == 1 or rest.count("'''") == 1:
+                    in_multiline = True
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+
+class _Reader:
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        self.locator = _Locator(text)
+
+    def fail(self, path: tuple[Any, ...], problem: str) -> ConfigError:
+        line = self.locator.line(path)
+        where = f"{self.source}, line {line}" if line else self.source
+        return ConfigError(f"{where}: `{_dotted(path)}` {problem}")
+
+    def table(self, data: Any, path: tuple[Any, ...], schema_key: str) -> dict[str, Any]:
+        """Validate one table against SCHEMA[schema_key]; return settings with defaults."""
+        if not isinstance(data, dict):
+            raise self.fail(path, "must be a table")
+        settings = {s.name: s for s in SCHEMA[schema_key]}
+        nested = {k.split(".")[-1].rstrip("]") for k in SCHEMA if k.startswith(schema_key.rstrip("]") + ".")}
+        for key in data:
+            if key not in settings and key not in nested:
+                allowed = ", ".join(sorted([*settings, *nested]))
+                raise self.fail((*path, key), f"is not a known setting; allowed here: {allowed}")
+        out: dict[str, Any] = {}
+        for setting in settings.values():
+            if setting.name in data:
+                out[setting.name] = self.value(data[setting.name], (*path, setting.name), setting)
+            elif setting.required:
+                raise self.fail(path, f"is missing the required key `{setting.name}` ({setting.help})")
+            else:
+                out[setting.name] = setting.default
+        return out
+
+    def value(self, value: Any, path: tuple[Any, ...], s: Setting) -> Any:
+        kind = s.kind
+
+        def bad(expected: str) -> ConfigError:
+            return self.fail(path, f"is {value!r}; expected {expected}")
+
+        if kind in ("str", "email", "zone", "choice"):
+            if not isinstance(value, str):
+                raise bad("a string")
+            if kind == "email" and not _EMAIL.match(value.strip()):
+                raise bad("an email address such as someone@example.org")
+            if kind == "email":
+                return value.strip().lower()
+            if kind == "zone":
+                try:
+                    ZoneInfo(value)
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise bad("an IANA time zone such as America/Los_Angeles") from None
+            if kind == "choice" and value not in s.choices:
+                raise bad("one of " + ", ".join(s.choices))
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise bad("true or false")
+            return value
+        if kind in ("int", "float"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise bad("a number")
+            if kind == "int" and not isinstance(value, int):
+                raise bad("a whole number")
+            if s.minimum is not None and value < s.minimum:
+                raise bad(f"at least {s.minimum:g}")
+            if s.maximum is not None and value > s.maximum:
+                raise bad(f"at most {s.maximum:g}")
+            return float(value) if kind == "float" else value
+        if kind == "list[str]":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise bad("a list of strings")
+            return list(value)
+        if kind == "date":
+            if isinstance(value, date):
+                return value
+            try:
+                return date.fromisoformat(str(value))
+            except ValueError:
+                raise bad("a date YYYY-MM-DD") from None
+        if kind == "time":
+            if isinstance(value, time):
+                return value
+            try:
+                return time.fromisoformat(str(value))
+            except ValueError:
+                raise bad("a time HH:MM") from None
+        raise AssertionError(kind)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _parse_days(text: str, reader: _Reader, path: tuple[Any, ...]) -> frozenset[int]:
+    days: set[int] = set()
+    for chunk in text.lower().replace(" ", "").split(","):
+        if "-" in chunk:
+            a, _, b = chunk.partition("-")
+            if a not in _DAYS or b not in _DAYS:
+                raise reader.fail(path, f"is {text!r}; expected days like mon-fri or sat,sun")
+            i, j = _DAYS.index(a), _DAYS.index(b)
+            days.update(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
+        elif chunk in _DAYS:
+            days.add(_DAYS.index(chunk))
+        else:
+            raise reader.fail(path, f"is {text!r}; expected days like mon-fri or sat,sun")
+    return frozenset(days)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses: the only hosts plain IMAP may use."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError naming the key and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file (give one with --config)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    return parse_config(text, source=str(path), base_dir=path.resolve().parent)
+
+
+def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | None = None) -> Config:
+    """Validate config text; paths in it are relative to base_dir."""
+    base = base_dir or Path.cwd()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    reader = _Reader(text, source)
+    known = {"store", "worker", "department", "programs", "clinicians", "servers", "mailboxes"}
+    for key in data:
+        if key not in known:
+            raise reader.fail((key,), f"is not a known section; allowed: {', '.join(sorted(known))}")
+
+    st = reader.table(data.get("store", {}), ("store",), "store")
+    data_dir = _resolve(base, st["data_dir"])
+    store = StoreConfig(
+        url=_resolve_sqlite(base, st["url"]),
+        data_dir=data_dir,
+        key_env=st["key_env"],
+        key_file=_resolve(base, st["key_file"]) if st["key_file"] else data_dir / "triage.key",
+        quarantine_days=st["quarantine_days"],
+    )
+    wk = reader.table(data.get("worker", {}), ("worker",), "worker")
+    if wk["poll_interval_seconds"] > wk["max_poll_interval_seconds"]:
+        raise reader.fail(("worker", "poll_interval_seconds"),
+                          f"is {wk['poll_interval_seconds']}; it may not exceed "
+                          f"worker.max_poll_interval_seconds ({wk['max_poll_interval_seconds']})")
+    worker = WorkerConfig(**wk)
+    dp = reader.table(data.get("department", {}), ("department",), "department")
+    department = DepartmentConfig(
+        name=dp["name"],
+        domains=tuple(d.lower().lstrip("@") for d in dp["domains"]),
+        partner_domains=tuple(d.lower().lstrip("@") for d in dp["partner_domains"]),
+        time_zone=dp["time_zone"],
+        crisis_line=dp["crisis_line"],
+    )
+
+    programs = _programs(data.get("programs", []), reader, department.time_zone)
+    clinicians = _clinicians(data.get("clinicians", []), reader, {p.id: p for p in programs})
+    servers = _servers(data.get("servers", {}), reader)
+    mailboxes = _mailboxes(data.get("mailboxes", []), reader, base, worker, servers,
+                           {c.email for c in clinicians})
+    return Config(source and Path(source), store, worker, department, programs, clinicians,
+                  servers, mailboxes, raw=data)
+
+
+def _array(value: Any, reader: _Reader, path: tuple[Any, ...]) -> list[Any]:
+    if not isinstance(value, list):
+        raise reader.fail(path, f"must be an array of tables ([[{_dotted(path)}]])")
+    return value
+
+
+def _unique(items: list[str], reader: _Reader, path: tuple[Any, ...], what: str) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item in seen:
+            raise reader.fail((*path, i), f"repeats the {what} {item!r}; each must be unique")
+        seen.add(item)
+
+
+def _programs(value: Any, reader: _Reader, default_zone: str) -> tuple[Program, ...]:
+    out = []
+    for i, item in enumerate(_array(value, reader, ("programs",))):
+        path = ("programs", i)
+        p = reader.table(item, path, "[[programs]]")
+        if p["email_approved"] and (not p["approved_by"] or p["approved_on"] is None):
+            raise reader.fail((*path, "email_approved"),
+                              "is true, so approved_by and approved_on (standard 1a) are required")
+        on_call = []
+        for j, oc in enumerate(_array(item.get("on_call", []), reader, (*path, "on_call"))):
+            ocp = (*path, "on_call", j)
+            o = reader.table(oc, ocp, "[[programs.on_call]]")
+            if (o["start"] is None) != (o["end"] is None):
+                raise reader.fail(ocp, "needs both start and end, or neither")
+            on_call.append(OnCall(o["address"], _parse_days(o["days"], reader, (*ocp, "days")),
+                                  o["start"], o["end"]))
+        for k, sup in enumerate(p["supervisors"]):
+            if not _EMAIL.match(sup):
+                raise reader.fail((*path, "supervisors"), f"item {k} is {sup!r}; expected an email address")
+        out.append(Program(p["id"], p["name"], p["email_approved"], p["approved_by"], p["approved_on"],
+                           p["time_zone"] or default_zone, tuple(s.lower() for s in p["supervisors"]),
+                           tuple(on_call)))
+    _unique([p.id for p in out], reader, ("programs",), "program id")
+    return tuple(out)
+
+
+def _clinicians(value: Any, reader: _Reader, programs: dict[str, Program]) -> tuple[Clinician, ...]:
+    out = []
+    for i, item in enumerate(_array(value, reader, ("clinicians",))):
+        path = ("clinicians", i)
+        c = reader.table(item, path, "[[clinicians]]")
+        if c["program"] not in programs:
+            raise reader.fail((*path, "program"),
+                              f"is {c['program']!r}; expected one of the programs: {', '.join(programs) or '(none)'}")
+        for a in c["aliases"]:
+            if not _EMAIL.match(a):
+                raise reader.fail((*path, "aliases"), f"holds {a!r}; expected email addresses")
+        zone = c["time_zone"] or programs[c["program"]].time_zone
+        out.append(Clinician(c["email"], c["name"], c["program"],
+                             tuple(a.strip().lower() for a in c["aliases"]), zone))
+    _unique([a for c in out for a in c.addresses], reader, ("clinicians",), "address")
+    return tuple(out)
+
+
+def _servers(value: Any, reader: _Reader) -> dict[str, ServerConfig]:
+    if not isinstance(value, dict):
+        raise reader.fail(("servers",), "must be tables such as [servers.office]")
+    out = {}
+    for name, item in value.items():
+        path = ("servers", name)
+        s = reader.table(item, path, "[servers.*]")
+        if s["security"] == "plain" and not is_loopback(s["host"]):
+            raise reader.fail((*path, "security"),
+                              f"is plain but host {s['host']!r} is not loopback; use tls or starttls")
+        if s["auth"] == "xoauth2" and not s["oauth2_token_command"]:
+            raise reader.fail((*path, "oauth2_token_command"), "is required when auth = xoauth2")
+        if s["auth"] == "master" and not s["username"]:
+            raise reader.fail((*path, "username"), "is required when auth = master (the master user's name)")
+        if s["auth"] == "master" and not (s["password_env"] or s["password_file"]):
+            raise reader.fail(path, "needs password_env or password_file for the master user")
+        port = s["port"] or (993 if s["security"] == "tls" else 143)
+        out[name] = ServerConfig(name=name, **{**s, "port": port})
+    return out
+
+
+def _mailboxes(value: Any, reader: _Reader, base: Path, worker: WorkerConfig,
+               servers: dict[str, ServerConfig], clinicians: set[str]) -> tuple[MailboxConfig, ...]:
+    out = []
+    for i, item in enumerate(_array(value, reader, ("mailboxes",))):
+        path = ("mailboxes", i)
+        m = reader.table(item, path, "[[mailboxes]]")
+        if m["clinician"] not in clinicians:
+            raise reader.fail((*path, "clinician"), f"is {m['clinician']!r}; expected a clinicians.email")
+        if m["kind"] == "maildir":
+            if not m["path"]:
+                raise reader.fail(path, "is a maildir mailbox and needs `path`")
+            m["path"] = str(_resolve(base, m["path"]))
+        else:
+            if m["server"] not in servers:
+                raise reader.fail((*path, "server"),
+                                  f"is {m['server']!r}; expected one of the [servers.*]: {', '.join(servers) or '(none)'}")
+            if not m["user"]:
+                raise reader.fail(path, "is an imap mailbox and needs `user`")
+            if servers[m["server"]].auth == "password" and not (
+                    m["password_env"] or m["password_file"] or servers[m["server"]].password_env
+                    or servers[m["server"]].password_file):
+                raise reader.fail(path, "needs password_env or password_file (passwords are never inline)")
+        if not m["folders"]:
+            raise reader.fail((*path, "folders"), "is empty; list at least one folder, e.g. [\"INBOX\"]")
+        interval = m["poll_interval_seconds"] or worker.poll_interval_seconds
+        if interval > worker.max_poll_interval_seconds:
+            raise reader.fail((*path, "poll_interval_seconds"),
+                              f"is {interval}; at most worker.max_poll_interval_seconds "
+                              f"({worker.max_poll_interval_seconds}) so emergent mail is seen in time")
+        m["poll_interval_seconds"] = interval
+        m["folders"] = tuple(m["folders"])
+        out.append(MailboxConfig(**m))
+    _unique([m.name for m in out], reader, ("mailboxes",), "mailbox name")
+    return tuple(out)
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(os.path.expanduser(value))
+    return p if p.is_absolute() else base / p
+
+
+def _resolve_sqlite(base: Path, url: str) -> str:
+    """Make a relative SQLite path relative to the config file, not the cwd."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(base / url[len(prefix):])
+    return url
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def read_secret(env: str, file: str, *, what: str,
+                environ: dict[str, str] | None = None, base: Path | None = None) -> str:
+    """A password from an environment variable or a file; never from the config text."""
+    environ = dict(os.environ) if environ is None else environ
+    if env:
+        if env not in environ or not environ[env]:
+            raise SecretError(f"{what}: environment variable {env} is not set")
+        return environ[env]
+    if file:
+        p = _resolve(base or Path.cwd(), file)
+        try:
+            return p.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretError(f"{what}: cannot read password file {p}: {exc.strerror}") from None
+    raise SecretError(f"{what}: no password_env or password_file is configured")
+
+
+
+
+def iter_settings() -> list[tuple[str, Setting]]:
+    """Every (table, setting) pair, for the configuration reference and its test."""
+    return [(table, s) for table, settings in SCHEMA.items() for s in settings]
