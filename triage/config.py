@@ -580,7 +580,8 @@ def _mailboxes(value: Any, reader: _Reader, base: Path, worker: WorkerConfig,
         else:
             if m["server"] not in servers:
                 raise reader.fail((*path, "server"),
-                                  f"is {m['server']!r}; expected one of the [servers.*]: {', '.join(servers) or '(none)'}")
+                                  f"is {m['server']!r}; expected one of the [servers.*]: "
+                                  f"{', '.join(servers) or '(none)'}")
             if not m["user"]:
                 raise reader.fail(path, "is an imap mailbox and needs `user`")
             if servers[m["server"]].auth == "password" and not (

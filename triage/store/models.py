@@ -1,0 +1,239 @@
+"""The store's tables (SQLAlchemy 2.x declarative).
+
+What is kept of a message is metadata and the parsed facts later stages need;
+never its body. Text that identifies a person (addresses) is kept encrypted.
+All times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from triage.clock import now
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and gives them back aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use triage.clock.now()")
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), date: Date(), dict: JSON, list: JSON}
+
+
+# --------------------------------------------------------------------------- organisation
+
+
+class Program(Base):
+    __tablename__ = "programs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_by: Mapped[str] = mapped_column(String(200), default="")
+    approved_on: Mapped[date | None]
+    time_zone: Mapped[str] = mapped_column(String(64))
+    supervisors: Mapped[list[Supervisor]] = relationship(cascade="all, delete-orphan")
+    on_call: Mapped[list[OnCallRule]] = relationship(cascade="all, delete-orphan", order_by="OnCallRule.position")
+
+
+class Supervisor(Base):
+    __tablename__ = "supervisors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    __table_args__ = (UniqueConstraint("program_id", "email"),)
+
+
+class OnCallRule(Base):
+    """Cover for emergent mail; the first rule matching the program's local day and time wins."""
+
+    __tablename__ = "on_call_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(320))
+    days: Mapped[str] = mapped_column(String(20))  # "0,1,2,3,4" (0 = Monday)
+    start: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local time
+    end: Mapped[str | None] = mapped_column(String(5))
+
+
+class Clinician(Base):
+    __tablename__ = "clinicians"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    addresses: Mapped[list[ClinicianAddress]] = relationship(cascade="all, delete-orphan")
+
+
+class ClinicianAddress(Base):
+    """Every address (primary and aliases) that reaches a clinician."""
+
+    __tablename__ = "clinician_addresses"
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    clinician_email: Mapped[str] = mapped_column(ForeignKey("clinicians.email", ondelete="CASCADE"))
+
+
+# --------------------------------------------------------------------------- mailboxes
+
+
+class Mailbox(Base):
+    __tablename__ = "mailboxes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    clinician_email: Mapped[str] = mapped_column(ForeignKey("clinicians.email"))
+    kind: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(16), default="config")  # config | store
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # no secrets: names of env vars/files only
+    # health
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    failing_since: Mapped[datetime | None]
+    failure_reported_at: Mapped[datetime | None]
+    reauth_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_attempt_at: Mapped[datetime | None]
+    keywords_supported: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class FolderState(Base):
+    """The checkpoint of one watched folder: (uidvalidity, last_uid)."""
+
+    __tablename__ = "folder_states"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int | None] = mapped_column(Integer)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    uidvalidity_changes: Mapped[list] = mapped_column(JSON, default=list)  # ISO times of recent changes
+    stopped_at: Mapped[datetime | None]
+    stopped_reason: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder"),)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class MessageRecord(Base):
+    """One row per message key a source showed us: recorded, duplicate or quarantined.
+
+    The set of rows is also the Maildir checkpoint. The unique key makes a second
+    recording of the same (mailbox, folder, uidvalidity, key) impossible.
+    """
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(255))
+    uid: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # recorded | duplicate | quarantined
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the raw bytes
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=now)
+    parser: Mapped[str] = mapped_column(String(16), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    attachment_count: Mapped[int] = mapped_column(Integer, default=0)
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    defects: Mapped[list] = mapped_column(JSON, default=list)  # defect names only, no content
+    facts_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted JSON: addresses, thread ids
+    error: Mapped[str] = mapped_column(Text, default="")  # why it was quarantined
+    __table_args__ = (
+        UniqueConstraint("mailbox_id", "folder", "uidvalidity", "key", name="uq_message_source_key"),
+        Index("ix_messages_identity", "mailbox_id", "folder", "message_id", "digest"),
+        Index("ix_messages_status", "status"),
+    )
+
+
+class Attempt(Base):
+    """Tries at a message not yet recorded; committed before the try so a crash counts."""
+
+    __tablename__ = "attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    first_at: Mapped[datetime] = mapped_column(default=now)
+    last_at: Mapped[datetime] = mapped_column(default=now)
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder", "uidvalidity", "key", name="uq_attempt_key"),)
+
+
+class Quarantine(Base):
+    """The encrypted raw bytes of a message that could not be processed, kept for a while."""
+
+    __tablename__ = "quarantine"
+    message_record_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    raw_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    purge_after: Mapped[datetime]
+    purged_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------------------- audit and worker
+
+
+class AuditEvent(Base):
+    """What the worker (or a person) did. Details hold ids and counts, never message text."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    message_record_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+
+class WorkerHeartbeat(Base):
+    __tablename__ = "worker_heartbeats"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
+    started_at: Mapped[datetime]
+    last_poll_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
