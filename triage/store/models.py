@@ -182,7 +182,7 @@ class MessageRecord(Base):
     error: Mapped[str] = mapped_column(Text, default="")  # why it was quarantined
     __table_args__ = (
         UniqueConstraint("mailbox_id", "folder", "uidvalidity", "key", name="uq_message_source_key"),
-        Index("ix_messages_identity", "mailbox_id", "folder", "message_id", "digest"),
+        Index("ix_messages_identity", "mailbox_id", "digest"),
         Index("ix_messages_status", "status"),
     )
 

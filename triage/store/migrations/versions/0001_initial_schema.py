@@ -142,7 +142,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('mailbox_id', 'folder', 'uidvalidity', 'key', name='uq_message_source_key')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.create_index('ix_messages_identity', ['mailbox_id', 'folder', 'message_id', 'digest'], unique=False)
+        batch_op.create_index('ix_messages_identity', ['mailbox_id', 'digest'], unique=False)
         batch_op.create_index('ix_messages_status', ['status'], unique=False)
 
     op.create_table('audit',

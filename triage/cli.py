@@ -1,0 +1,289 @@
+"""The `triage` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from triage import __version__
+from triage.clock import now
+from triage.config import Config, load_config
+from triage.errors import TriageError
+from triage.ingest import PollResult
+from triage.logs import setup_logging
+
+DEFAULT_CONFIG = "config.toml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except TriageError as exc:
+        print(f"triage: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="triage", description="Watches clinicians' mailboxes and flags client mail "
+                                "under the department's secure-email standards.")
+    p.add_argument("--version", action="version", version=f"triage {__version__}")
+    p.add_argument("-c", "--config", default=os.environ.get("TRIAGE_CONFIG", DEFAULT_CONFIG),
+                   help="configuration file (default: $TRIAGE_CONFIG or ./config.toml)")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="poll every mailbox on its schedule until stopped (SIGTERM/Ctrl-C)")
+    run.set_defaults(func=cmd_run)
+
+    poll = sub.add_parser("poll", help="poll mailboxes")
+    poll.add_argument("--once", action="store_true", required=True, help="one pass over every mailbox, then a summary")
+    poll.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
+    poll.set_defaults(func=cmd_poll)
+
+    status = sub.add_parser("status", help="mailbox health, checkpoints, quarantined mail, last poll")
+    status.set_defaults(func=cmd_status)
+
+    check = sub.add_parser("check", help="test config, store, each mailbox's login and folders; PASS/FAIL per line")
+    check.set_defaults(func=cmd_check)
+
+    db = sub.add_parser("db", help="the store's schema")
+    dbsub = db.add_subparsers(metavar="ACTION")
+    up = dbsub.add_parser("upgrade", help="migrate the store to this version's schema (backs up SQLite first)")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    folder = sub.add_parser("folder", help="watched folders")
+    fsub = folder.add_subparsers(metavar="ACTION")
+    resume = fsub.add_parser("resume", help="resume a folder stopped after repeated UIDVALIDITY changes")
+    resume.add_argument("mailbox")
+    resume.add_argument("folder")
+    resume.set_defaults(func=cmd_folder_resume)
+
+    q = sub.add_parser("quarantine", help="messages that could not be processed")
+    qsub = q.add_subparsers(metavar="ACTION")
+    qlist = qsub.add_parser("list", help="list quarantined messages")
+    qlist.set_defaults(func=cmd_quarantine_list)
+    qexp = qsub.add_parser("export", help="write a quarantined message's raw bytes to a file (mode 0600)")
+    qexp.add_argument("id", type=int)
+    qexp.add_argument("out", type=Path)
+    qexp.set_defaults(func=cmd_quarantine_export)
+    return p
+
+
+def _config(args: argparse.Namespace, *, logs: bool = True) -> Config:
+    config = load_config(args.config)
+    if logs:
+        setup_logging(config.worker.log_level, config.worker.log_format)
+    return config
+
+
+# --------------------------------------------------------------------------- run / poll
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from triage.worker import Worker, open_store
+
+    config = _config(args)
+    store, crypto = open_store(config)
+    worker = Worker(config, store, crypto)
+    return worker.run()
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from triage.worker import Worker, open_store
+
+    config = _config(args)
+    store, crypto = open_store(config)
+    progress = _progress_printer() if sys.stderr.isatty() else None
+    worker = Worker(config, store, crypto, progress=progress)
+    if args.mailbox:
+        unknown = set(args.mailbox) - {m.config.name for m in worker.mailboxes}
+        if unknown:
+            print(f"triage: no enabled mailbox named {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        worker.mailboxes = [m for m in worker.mailboxes if m.config.name in args.mailbox]
+    worker._install_signals()
+    try:
+        results = worker.poll_all()
+    finally:
+        worker.close()
+    print(format_poll_summary(results))
+    return 0
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    def show(mailbox: str, folder: str, done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r  {mailbox} {folder}: {done:,} of {total:,} messages", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def format_poll_summary(results: list[PollResult]) -> str:
+    rows = [("mailbox", "folders", "new", "recorded", "duplicates", "quarantined", "retry later", "seconds", "status")]
+    for r in results:
+        status = "ok" if not r.error else f"FAILED: {r.error}"
+        stopped = [f.folder for f in r.folders if f.stopped]
+        if stopped:
+            status = f"stopped folder(s): {', '.join(stopped)}"
+        rows.append((r.mailbox, str(len(r.folders)), str(r.total("new")), str(r.total("recorded")),
+                     str(r.total("duplicates")), str(r.total("quarantined")), str(r.total("failed")),
+                     f"{r.seconds:.2f}", status))
+    return _table(rows)
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _local(t: datetime | None, zone: str) -> str:
+    return t.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z") if t else "never"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from triage.store import Store, ledger
+    from triage.store.models import Attempt, Clinician, FolderState, Mailbox, MessageRecord, Quarantine
+
+    config = _config(args, logs=False)
+    store = Store(config.store.url)
+    store.check_schema()
+    zone = config.department.time_zone
+    problems = 0
+    with store.begin() as s:
+        last = ledger.last_poll(s)
+        age = (now() - last) if last else None
+        stale = age is None or age.total_seconds() > config.worker.stale_poll_minutes * 60
+        print(f"Last completed poll: {_local(last, zone)}"
+              + ("  WARNING: no poll completed recently; is the worker running?" if stale else ""))
+        problems += stale
+        rows = [("mailbox", "kind", "enabled", "last success", "failures", "failing since", "recorded", "last error")]
+        counts = dict(s.execute(select(MessageRecord.mailbox_id, func.count()).where(
+            MessageRecord.status == "recorded").group_by(MessageRecord.mailbox_id)).all())
+        for mb in s.scalars(select(Mailbox).order_by(Mailbox.name)):
+            clinician = s.get(Clinician, mb.clinician_email)
+            tz = clinician.time_zone if clinician else zone
+            error = ("RE-AUTHORISATION REQUIRED: " if mb.reauth_required else "") + (mb.last_error or "")
+            rows.append((mb.name, mb.kind, "yes" if mb.enabled else "no", _local(mb.last_success_at, tz),
+                         str(mb.consecutive_failures), _local(mb.failing_since, tz) if mb.failing_since else "",
+                         str(counts.get(mb.id, 0)), error[:80]))
+            problems += bool(mb.consecutive_failures)
+        print("\nMailboxes")
+        print(_table(rows))
+        rows = [("mailbox", "folder", "uidvalidity", "last uid", "state")]
+        for fs, name in s.execute(select(FolderState, Mailbox.name).join(Mailbox).order_by(Mailbox.name)):
+            state = f"STOPPED: {fs.stopped_reason}" if fs.stopped_at else "watching"
+            problems += fs.stopped_at is not None
+            rows.append((name, fs.folder, str(fs.uidvalidity), str(fs.last_uid), state))
+        print("\nFolders")
+        print(_table(rows))
+        pending = s.scalar(select(func.count()).select_from(Attempt).where(Attempt.last_error != "")) or 0
+        quarantined = s.execute(select(MessageRecord, Quarantine, Mailbox.name)
+                                .join(Quarantine, Quarantine.message_record_id == MessageRecord.id)
+                                .join(Mailbox, Mailbox.id == MessageRecord.mailbox_id)
+                                .order_by(MessageRecord.id)).all()
+        print(f"\nMessages failing and waiting for a retry: {pending}")
+        print(f"Quarantined messages: {len(quarantined)}")
+        for rec, q, name in quarantined:
+            kept = f"bytes kept until {_local(q.purge_after, zone)}" if q.raw_enc else "bytes purged"
+            print(f"  #{rec.id}  {name}  {rec.folder}  {_local(rec.recorded_at, zone)}  {rec.error[:100]}  ({kept})")
+    return 1 if problems else 0
+
+
+# --------------------------------------------------------------------------- check
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from triage.checks import run_checks
+
+    failures = 0
+    for ok, line in run_checks(args.config):
+        print(("PASS  " if ok else "FAIL  ") + line)
+        failures += not ok
+    return 1 if failures else 0
+
+
+# --------------------------------------------------------------------------- db, folders, quarantine
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from triage.store import Store
+    from triage.store.db import current_revision, head_revision
+
+    config = _config(args, logs=False)
+    store = Store(config.store.url)
+    before = current_revision(store.engine)
+    backup = store.upgrade(backup_dir=config.store.data_dir / "backups")
+    if backup:
+        print(f"backed up the store to {backup}")
+    print(f"schema {before or '(empty)'} -> {head_revision()}")
+    return 0
+
+
+def cmd_folder_resume(args: argparse.Namespace) -> int:
+    from triage.store import Store, ledger
+    from triage.store.models import FolderState, Mailbox
+
+    config = _config(args, logs=False)
+    store = Store(config.store.url)
+    store.check_schema()
+    with store.begin() as s:
+        fs = s.scalar(select(FolderState).join(Mailbox).where(Mailbox.name == args.mailbox,
+                                                              FolderState.folder == args.folder))
+        if fs is None:
+            print(f"triage: no folder {args.folder!r} in mailbox {args.mailbox!r}", file=sys.stderr)
+            return 2
+        fs.stopped_at, fs.stopped_reason, fs.uidvalidity_changes = None, "", []
+        ledger.audit(s, "folder_resumed", actor=f"cli:{os.environ.get('USER', '?')}", mailbox_id=fs.mailbox_id,
+                     folder_state=fs.id)
+    print(f"resumed {args.mailbox} {args.folder}")
+    return 0
+
+
+def cmd_quarantine_list(args: argparse.Namespace) -> int:
+    return cmd_status(args)
+
+
+def cmd_quarantine_export(args: argparse.Namespace) -> int:
+    from triage.crypto import load_crypto
+    from triage.store import Store, ledger
+    from triage.store.models import Quarantine
+
+    config = _config(args, logs=False)
+    store = Store(config.store.url)
+    store.check_schema()
+    crypto = load_crypto(config.store.key_env, config.store.key_file, create=False)
+    with store.begin() as s:
+        q = s.get(Quarantine, args.id)
+        if q is None or q.raw_enc is None:
+            print(f"triage: no quarantined bytes for #{args.id} (unknown or already purged)", file=sys.stderr)
+            return 2
+        raw = crypto.decrypt(q.raw_enc)
+        ledger.audit(s, "quarantine_exported", actor=f"cli:{os.environ.get('USER', '?')}",
+                     message_record_id=args.id)
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(raw)
+    print(f"wrote {len(raw)} bytes to {args.out} (it holds client information: delete it when done)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,399 @@
+"""Reading one mailbox: every new message recorded exactly once.
+
+For each watched folder: compare UIDVALIDITY with the checkpoint, find the keys
+after it, drop those the ledger already holds, then work in batches. A batch is
+claimed (its attempt counts committed), processed, and recorded together with
+the advanced checkpoint in one transaction. A crash before that commit means
+the batch is read again; the claim makes a message that keeps killing the
+worker end in quarantine instead of in a loop. Fetching runs in a thread ahead
+of parsing, so the socket and the parser overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from triage.clock import now
+from triage.config import WorkerConfig
+from triage.crypto import Crypto
+from triage.errors import FolderError, SourceError
+from triage.pipeline import Processed, digest, process
+from triage.sources import MailSource
+from triage.store import Store, ledger
+from triage.store.models import FolderState
+from triage.values import RawMessage
+
+log = logging.getLogger("triage.ingest")
+
+Processor = Callable[[RawMessage], Processed]
+Progress = Callable[[str, str, int, int], None]  # mailbox, folder, done, total
+
+
+@dataclass
+class FolderResult:
+    folder: str
+    new: int = 0  # keys after the checkpoint that the ledger did not hold
+    recorded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    failed: int = 0  # failed this time; retried on a later poll
+    stopped: bool = False
+    error: str = ""
+
+
+@dataclass
+class PollResult:
+    mailbox: str
+    folders: list[FolderResult] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+    interrupted: bool = False
+    reauthorise: bool = False  # an OAuth2 token was refused: an administrator must act
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.folders)
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    batch_size: int = 100
+    max_attempts: int = 3
+    uidvalidity_change_limit: int = 3
+    quarantine_days: int = 30
+    reconnects: int = 2  # quick reconnects within one poll before giving up until the next
+    reconnect_delay: float = 1.0
+    prefetch_bytes: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_config(cls, worker: WorkerConfig, quarantine_days: int) -> IngestSettings:
+        return cls(batch_size=worker.batch_size, max_attempts=worker.max_attempts,
+                   uidvalidity_change_limit=worker.uidvalidity_change_limit, quarantine_days=quarantine_days)
+
+
+class Ingestor:
+    """Polls mailboxes into the store. One instance serves every mailbox of a worker."""
+
+    def __init__(self, store: Store, crypto: Crypto, settings: IngestSettings, *,
+                 processor: Processor = process, stop: threading.Event | None = None,
+                 progress: Progress | None = None) -> None:
+        self.store = store
+        self.crypto = crypto
+        self.settings = settings
+        self.processor = processor
+        self.stop = stop or threading.Event()
+        self.progress = progress
+
+    # ------------------------------------------------------------------ mailbox
+
+    def poll(self, mailbox_id: int, source: MailSource, folders: Sequence[str]) -> PollResult:
+        """Read every folder of one mailbox. Source errors are returned, never raised."""
+        started = time.monotonic()
+        result = PollResult(source.name)
+        tries = 0
+        pending = list(folders)
+        while pending:
+            folder = pending[0]
+            try:
+                source.connect()
+                result.folders.append(self._folder(mailbox_id, source, folder))
+                pending.pop(0)
+            except FolderError as exc:
+                result.folders.append(FolderResult(folder, error=str(exc)))
+                result.error = result.error or str(exc)
+                pending.pop(0)
+            except SourceError as exc:
+                source.close()
+                tries += 1
+                if not exc.transient or tries > self.settings.reconnects or self.stop.is_set():
+                    result.error = str(exc)
+                    result.reauthorise = bool(getattr(exc, "reauthorise", False))
+                    break
+                log.warning("connection lost; reconnecting",
+                            extra={"mailbox": source.name, "try": tries, "error_class": type(exc).__name__})
+                self.stop.wait(self.settings.reconnect_delay * 2 ** (tries - 1))
+            if self.stop.is_set():
+                result.interrupted = True
+                break
+        result.seconds = time.monotonic() - started
+        return result
+
+    # ------------------------------------------------------------------ folder
+
+    def _folder(self, mailbox_id: int, source: MailSource, folder: str) -> FolderResult:
+        out = FolderResult(folder)
+        status = source.select(folder)
+        with self.store.begin() as s:
+            fs = ledger.folder_state(s, mailbox_id, folder)
+            if fs.stopped_at is not None:
+                out.stopped, out.error = True, fs.stopped_reason
+                return out
+            if fs.uidvalidity is None:
+                fs.uidvalidity, fs.last_uid = status.uidvalidity, 0
+            elif fs.uidvalidity != status.uidvalidity and self._uidvalidity_changed(
+                    s, fs, status.uidvalidity, source.name):
+                out.stopped, out.error = True, fs.stopped_reason
+                return out
+            uidvalidity, last_uid = fs.uidvalidity, fs.last_uid
+            folder_state_id = fs.id
+
+        keys = source.search_after(folder, last_uid)
+        with self.store.begin() as s:
+            known = ledger.known_keys(s, mailbox_id, folder, uidvalidity, keys)
+            tried = ledger.attempt_counts(s, mailbox_id, folder, uidvalidity)
+        todo = [k for k in keys if k not in known]
+        out.new = len(todo)
+        done: set[str] = set(known)
+        checkpoint = _Checkpoint(keys, last_uid)
+        if not todo:
+            self._advance(folder_state_id, checkpoint, done)
+            return out
+        if len(todo) > self.settings.batch_size:
+            log.info("reading new mail", extra={"mailbox": source.name, "messages": len(todo)})
+
+        batches = _batches(todo, tried, self.settings.batch_size)
+        fetcher = _Prefetcher(source, folder, batches, self.settings.prefetch_bytes)
+        processed_count = 0
+        try:
+            for batch, raws, complete in fetcher:
+                self._batch(mailbox_id, folder_state_id, folder, uidvalidity, batch, raws, complete,
+                            checkpoint, done, out)
+                processed_count += len(batch)
+                if self.progress:
+                    self.progress(source.name, folder, processed_count, len(todo))
+                if self.stop.is_set():
+                    break
+        finally:
+            fetcher.close()
+        return out
+
+    def _uidvalidity_changed(self, s: Session, fs: FolderState, new: int, mailbox: str) -> bool:
+        """Re-read the folder under its new UIDVALIDITY, or stop it when it keeps changing."""
+        t = now()
+        recent = [x for x in fs.uidvalidity_changes if t - _iso(x) < timedelta(days=1)] + [t.isoformat()]
+        fs.uidvalidity_changes = recent
+        old = fs.uidvalidity
+        if len(recent) > self.settings.uidvalidity_change_limit:
+            fs.stopped_at = t
+            fs.stopped_reason = (f"UIDVALIDITY changed {len(recent)} times in a day; the folder is stopped so it "
+                                 f"is not re-read in a loop. Check the server, then `triage folder resume`.")
+            ledger.audit(s, "folder_stopped", mailbox_id=fs.mailbox_id, folder_state=fs.id, changes=len(recent))
+            log.error("folder stopped: UIDVALIDITY keeps changing",
+                      extra={"mailbox": mailbox, "folder_state": fs.id, "changes": len(recent)})
+            return True
+        fs.uidvalidity, fs.last_uid = new, 0
+        ledger.audit(s, "uidvalidity_changed", mailbox_id=fs.mailbox_id, folder_state=fs.id, old=old, new=new)
+        log.warning("UIDVALIDITY changed; re-reading the folder, recorded messages are matched and skipped",
+                    extra={"mailbox": mailbox, "folder_state": fs.id, "old": old, "new": new})
+        return False
+
+    # ------------------------------------------------------------------ batch
+
+    def _batch(self, mailbox_id: int, folder_state_id: int, folder: str, uidvalidity: int,
+               batch: list[str], raws: list[RawMessage], complete: bool, checkpoint: _Checkpoint,
+               done: set[str], out: FolderResult) -> None:
+        st = self.settings
+        with self.store.begin() as s:
+            attempts = ledger.claim(s, mailbox_id, folder, uidvalidity, batch)
+            claims = {k: a.attempts for k, a in attempts.items()}
+            errors = {k: a.last_error for k, a in attempts.items()}
+
+        outcomes: list[tuple[RawMessage, Processed | None, str]] = []
+        for raw in raws:
+            if claims.get(raw.key, 1) > st.max_attempts:
+                # It was claimed that often without being recorded: the worker died on it each time.
+                why = errors.get(raw.key) or f"the worker stopped while processing it {claims[raw.key] - 1} times"
+                outcomes.append((raw, None, why))
+                continue
+            try:
+                outcomes.append((raw, self.processor(raw), ""))
+            except Exception as exc:  # a bug on odd mail must not stop the batch
+                outcomes.append((raw, None, f"{type(exc).__name__}: {_clip(str(exc))}"))
+
+        finished: list[str] = []
+        with self.store.begin() as s:
+            seen = ledger.existing_by_digest(s, mailbox_id, [p.digest for _, p, _ in outcomes if p])
+            for raw, processed, error in outcomes:
+                if processed is not None:
+                    original = _match(seen, processed)
+                    row = ledger.record_message(s, mailbox_id, raw, processed, self.crypto, original)
+                    s.flush()
+                    if original is None:
+                        seen.setdefault(processed.digest, []).append((row.id, processed.message.message_id))
+                        out.recorded += 1
+                    else:
+                        out.duplicates += 1
+                    finished.append(raw.key)
+                elif claims.get(raw.key, 1) >= st.max_attempts:
+                    row = ledger.quarantine_message(s, mailbox_id, raw, error, self.crypto, st.quarantine_days,
+                                                    digest(raw.raw))
+                    s.flush()
+                    ledger.audit(s, "quarantined", mailbox_id=mailbox_id, message_record_id=row.id,
+                                 attempts=claims.get(raw.key, 1), error_class=error.split(":", 1)[0])
+                    log.error("message quarantined after repeated failures",
+                              extra={"mailbox_id": mailbox_id, "record": row.id,
+                                     "attempts": claims.get(raw.key, 1), "error_class": error.split(":", 1)[0]})
+                    out.quarantined += 1
+                    finished.append(raw.key)
+                else:
+                    ledger.note_failure(s, mailbox_id, folder, uidvalidity, raw.key, error)
+                    log.warning("message failed; will retry",
+                                extra={"mailbox_id": mailbox_id, "attempt": claims.get(raw.key, 1),
+                                       "error_class": error.split(":", 1)[0]})
+                    out.failed += 1
+            if complete:
+                # Keys the server no longer has (expunged since the search) will never come back.
+                finished.extend(set(batch) - {r.key for r in raws})
+            ledger.clear_attempts(s, mailbox_id, folder, uidvalidity, finished)
+            done.update(finished)
+            self._advance_in(s, folder_state_id, checkpoint, done)
+            if outcomes:
+                ledger.audit(s, "batch_recorded", mailbox_id=mailbox_id, folder_state=folder_state_id,
+                             recorded=out.recorded, duplicates=out.duplicates, quarantined=out.quarantined,
+                             failed=out.failed, size=len(batch))
+
+    def _advance(self, folder_state_id: int, checkpoint: _Checkpoint, done: set[str]) -> None:
+        with self.store.begin() as s:
+            self._advance_in(s, folder_state_id, checkpoint, done)
+
+    @staticmethod
+    def _advance_in(s: Session, folder_state_id: int, checkpoint: _Checkpoint, done: set[str]) -> None:
+        last = checkpoint.advance(done)
+        fs = s.get(FolderState, folder_state_id)
+        if fs is not None and last > fs.last_uid:
+            fs.last_uid = last
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Checkpoint:
+    """The highest UID below which every key is done: the checkpoint only moves past
+    a message once it is recorded or quarantined. Maildir keys are not numbers and
+    leave it at 0 (their checkpoint is the ledger itself)."""
+
+    def __init__(self, keys: Sequence[str], last_uid: int) -> None:
+        self.order = [int(k) for k in keys if k.isdigit()]
+        self.order.sort()
+        self.pos = 0
+        self.last = last_uid
+
+    def advance(self, done: set[str]) -> int:
+        while self.pos < len(self.order) and str(self.order[self.pos]) in done:
+            self.last = self.order[self.pos]
+            self.pos += 1
+        return self.last
+
+
+def _batches(todo: list[str], tried: dict[str, int], size: int) -> list[list[str]]:
+    """Batches in key order; a key that failed before goes alone, so it cannot sink others."""
+    out: list[list[str]] = []
+    current: list[str] = []
+    for key in todo:
+        if tried.get(key):
+            if current:
+                out.append(current)
+                current = []
+            out.append([key])
+            continue
+        current.append(key)
+        if len(current) >= size:
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+def _match(seen: dict[str, list[tuple[int, str]]], processed: Processed) -> int | None:
+    """The record this message duplicates: same bytes and same Message-ID in this mailbox."""
+    for rid, mid in seen.get(processed.digest, ()):
+        if mid == processed.message.message_id:
+            return rid
+    return None
+
+
+def _iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _clip(text: str, n: int = 300) -> str:
+    # Exception text from a parser may quote the message; keep it short, it stays in the store only.
+    return text[:n]
+
+
+class _Prefetcher:
+    """Fetches batches in a thread while the caller parses the previous one.
+
+    Yields (batch keys, raws, complete) where complete is False when the
+    connection failed part way; the error is raised after that partial batch.
+    Holds at most `budget` bytes of fetched mail at a time.
+    """
+
+    _END = object()
+
+    def __init__(self, source: MailSource, folder: str, batches: list[list[str]], budget: int) -> None:
+        self.source, self.folder, self.batches, self.budget = source, folder, batches, budget
+        self.queue: deque[object] = deque()
+        self.cond = threading.Condition()
+        self.bytes = 0
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name=f"fetch-{source.name}", daemon=True)
+        self.thread.start()
+
+    def _put(self, item: object, size: int = 0) -> bool:
+        with self.cond:
+            while self.bytes > self.budget and not self.closed:
+                self.cond.wait()
+            if self.closed:
+                return False
+            self.queue.append(item)
+            self.bytes += size
+            self.cond.notify_all()
+            return True
+
+    def _run(self) -> None:
+        try:
+            for batch in self.batches:
+                raws: list[RawMessage] = []
+                size = 0
+                try:
+                    for raw in self.source.fetch(self.folder, batch):
+                        raws.append(raw)
+                        size += len(raw.raw)
+                except BaseException as exc:
+                    self._put((batch, raws, False), size)
+                    self._put(exc)
+                    return
+                if not self._put((batch, raws, True), size):
+                    return
+        finally:
+            self._put(self._END)
+
+    def __iter__(self) -> Iterator[tuple[list[str], list[RawMessage], bool]]:
+        while True:
+            with self.cond:
+                while not self.queue:
+                    self.cond.wait()
+                item = self.queue.popleft()
+                if isinstance(item, tuple):
+                    self.bytes -= sum(len(r.raw) for r in item[1])
+                self.cond.notify_all()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        self.thread.join(timeout=30)

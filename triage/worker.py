@@ -1,0 +1,212 @@
+"""The worker: polls every mailbox on its interval and keeps their health.
+
+APScheduler runs one job per mailbox (`max_instances=1`, `coalesce=True`, so a
+slow poll is never overlapped by the next). SIGTERM or Ctrl-C sets a stop flag:
+the current batch finishes and commits, then the process exits 0. One mailbox
+failing (a bad password, a server gone) is recorded, backed off and reported
+once, and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+
+from triage.clock import now
+from triage.config import Config, MailboxConfig
+from triage.crypto import Crypto, load_crypto
+from triage.ingest import Ingestor, IngestSettings, PollResult, Progress
+from triage.sources import MailSource
+from triage.sources.maildir import MaildirSource
+from triage.store import Store, ledger
+from triage.store.models import Mailbox
+from triage.store.org import sync_organisation
+
+log = logging.getLogger("triage.worker")
+
+
+@dataclass(frozen=True)
+class WatchedMailbox:
+    id: int
+    config: MailboxConfig
+
+
+def open_store(config: Config) -> tuple[Store, Crypto]:
+    """The store with a known schema (created when empty) and the encryption key."""
+    store = Store(config.store.url)
+    store.ensure_schema()
+    crypto = load_crypto(config.store.key_env, config.store.key_file)
+    return store, crypto
+
+
+def make_source(config: Config, mailbox: MailboxConfig, tokens: object | None = None) -> MailSource:
+    if mailbox.kind == "maildir":
+        return MaildirSource(mailbox.name, mailbox.path)
+    from triage.sources.imap import ImapSource, TokenCache  # imapclient only when IMAP is used
+
+    base = config.path.resolve().parent if config.path else None
+    cache = tokens if isinstance(tokens, TokenCache) else None
+    return ImapSource(mailbox, config.servers[mailbox.server], base_dir=base, tokens=cache)
+
+
+class Worker:
+    def __init__(self, config: Config, store: Store, crypto: Crypto, *, progress: Progress | None = None,
+                 source_factory: Callable[[MailboxConfig], MailSource] | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.stop = threading.Event()
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.ingestor = Ingestor(store, crypto, IngestSettings.from_config(config.worker, config.store.quarantine_days),
+                                 stop=self.stop, progress=progress)
+        self._tokens = self._token_cache()
+        self._factory = source_factory or (lambda m: make_source(config, m, self._tokens))
+        self._sources: dict[str, MailSource] = {}
+        with store.begin() as s:
+            ids = sync_organisation(s, config)
+        self.mailboxes = [WatchedMailbox(ids[m.name], m) for m in config.mailboxes if m.enabled]
+
+    @staticmethod
+    def _token_cache() -> object | None:
+        try:
+            from triage.sources.imap import TokenCache
+        except ImportError:
+            return None
+        return TokenCache()
+
+    # ------------------------------------------------------------------ one mailbox
+
+    def poll_mailbox(self, mailbox: WatchedMailbox, *, force: bool = False) -> PollResult | None:
+        """Poll one mailbox unless it is backing off; record its health. Never raises for mail trouble."""
+        if not force:
+            with self.store.begin() as s:
+                row = s.get(Mailbox, mailbox.id)
+                if row is not None and row.next_attempt_at and row.next_attempt_at > now():
+                    return None
+        source = self._sources.get(mailbox.config.name)
+        if source is None:
+            source = self._sources[mailbox.config.name] = self._factory(mailbox.config)
+        result = self.ingestor.poll(mailbox.id, source, mailbox.config.folders)
+        if result.error:
+            self._failed(mailbox, result, source)
+        else:
+            with self.store.begin() as s:
+                ledger.mark_success(s, mailbox.id)
+        with self.store.begin() as s:
+            ledger.heartbeat(s, self.name, polled=True)
+        log.info("poll done", extra={
+            "mailbox": mailbox.config.name, "new": result.total("new"), "recorded": result.total("recorded"),
+            "duplicates": result.total("duplicates"), "quarantined": result.total("quarantined"),
+            "failed": result.total("failed"), "seconds": round(result.seconds, 3), "ok": not result.error})
+        return result
+
+    def _failed(self, mailbox: WatchedMailbox, result: PollResult, source: MailSource) -> None:
+        source.close()
+        with self.store.begin() as s:
+            outcome = ledger.mark_failure(
+                s, mailbox.id, result.error, reauthorise=result.reauthorise,
+                interval_seconds=mailbox.config.poll_interval_seconds,
+                backoff_max_seconds=self.config.worker.backoff_max_seconds,
+                report_after_minutes=self.config.worker.failure_report_minutes)
+            if outcome.report:
+                ledger.audit(s, "mailbox_failing_reported", mailbox_id=mailbox.id)
+        extra = {"mailbox": mailbox.config.name, "error": result.error, "retry_at": outcome.retry_at.isoformat()}
+        if outcome.first_reauth:
+            log.error("mailbox needs re-authorisation: the token was refused", extra=extra)
+        elif outcome.report:
+            log.error("mailbox has been failing past the reporting limit", extra=extra)
+        else:
+            log.warning("mailbox poll failed; will retry", extra=extra)
+
+    # ------------------------------------------------------------------ passes
+
+    def poll_all(self, *, force: bool = True) -> list[PollResult]:
+        """One pass over every mailbox, in order (`triage poll --once`)."""
+        results = []
+        for mb in self.mailboxes:
+            if self.stop.is_set():
+                break
+            r = self.poll_mailbox(mb, force=force)
+            if r is not None:
+                results.append(r)
+        return results
+
+    def housekeeping(self) -> None:
+        with self.store.begin() as s:
+            purged = ledger.purge_quarantine(s)
+            if purged:
+                ledger.audit(s, "quarantine_purged", count=purged)
+                log.info("quarantined bytes purged", extra={"count": purged})
+
+    def run(self, *, install_signals: bool = True) -> int:
+        """Poll on schedule until SIGTERM/SIGINT; returns the exit status."""
+        if install_signals:
+            self._install_signals()
+        with self.store.begin() as s:
+            ledger.heartbeat(s, self.name, started=True)
+        threads = max(1, min(8, len(self.mailboxes)))
+        scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(threads)}, timezone="UTC")
+        start = now()
+        for i, mb in enumerate(self.mailboxes):
+            scheduler.add_job(self._job, IntervalTrigger(seconds=mb.config.poll_interval_seconds, timezone="UTC"),
+                              args=[mb], id=f"mailbox-{mb.id}", max_instances=1, coalesce=True,
+                              misfire_grace_time=mb.config.poll_interval_seconds,
+                              next_run_time=start + timedelta(milliseconds=50 * i))
+        scheduler.add_job(self._housekeeping_job, IntervalTrigger(hours=1, timezone="UTC"), id="housekeeping",
+                          max_instances=1, coalesce=True, next_run_time=start)
+        log.info("worker started", extra={"worker": self.name, "mailboxes": len(self.mailboxes)})
+        scheduler.start()
+        try:
+            while not self.stop.wait(1.0):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)  # lets a running batch finish and commit
+            for source in self._sources.values():
+                source.close()
+            with self.store.begin() as s:
+                ledger.heartbeat(s, self.name, stopped=True)
+            log.info("worker stopped", extra={"worker": self.name})
+        return 0
+
+    def _job(self, mb: WatchedMailbox) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            self.poll_mailbox(mb)
+        except Exception:  # a bug in one mailbox's poll must not kill the scheduler thread
+            log.exception("poll crashed", extra={"mailbox": mb.config.name})
+
+    def _housekeeping_job(self) -> None:
+        try:
+            self.housekeeping()
+        except Exception:
+            log.exception("housekeeping failed")
+
+    def _install_signals(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("stopping: finishing the current batch", extra={"signal": signal.Signals(signum).name})
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def close(self) -> None:
+        for source in self._sources.values():
+            source.close()
+
+
+def mailbox_ids(store: Store) -> dict[str, int]:
+    with store.begin() as s:
+        return {m.name: m.id for m in s.scalars(select(Mailbox))}
+
