@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from triage import __version__
 from triage.clock import now
@@ -160,7 +161,7 @@ def _local(t: datetime | None, zone: str) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from triage.store import Store, ledger
-    from triage.store.models import Attempt, Clinician, FolderState, Mailbox, MessageRecord, Quarantine
+    from triage.store.models import Attempt, Clinician, FolderState, Mailbox, MessageRecord
 
     config = _config(args, logs=False)
     store = Store(config.store.url)
@@ -195,15 +196,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("\nFolders")
         print(_table(rows))
         pending = s.scalar(select(func.count()).select_from(Attempt).where(Attempt.last_error != "")) or 0
-        quarantined = s.execute(select(MessageRecord, Quarantine, Mailbox.name)
-                                .join(Quarantine, Quarantine.message_record_id == MessageRecord.id)
-                                .join(Mailbox, Mailbox.id == MessageRecord.mailbox_id)
-                                .order_by(MessageRecord.id)).all()
         print(f"\nMessages failing and waiting for a retry: {pending}")
-        print(f"Quarantined messages: {len(quarantined)}")
-        for rec, q, name in quarantined:
-            kept = f"bytes kept until {_local(q.purge_after, zone)}" if q.raw_enc else "bytes purged"
-            print(f"  #{rec.id}  {name}  {rec.folder}  {_local(rec.recorded_at, zone)}  {rec.error[:100]}  ({kept})")
+        _print_quarantine(s, zone)
     return 1 if problems else 0
 
 
@@ -257,8 +251,29 @@ def cmd_folder_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_quarantine(s: Session, zone: str) -> int:
+    from triage.store.models import Mailbox, MessageRecord, Quarantine
+
+    rows = s.execute(select(MessageRecord, Quarantine, Mailbox.name)
+                     .join(Quarantine, Quarantine.message_record_id == MessageRecord.id)
+                     .join(Mailbox, Mailbox.id == MessageRecord.mailbox_id)
+                     .order_by(MessageRecord.id)).all()
+    print(f"Quarantined messages: {len(rows)}")
+    for rec, q, name in rows:
+        kept = f"bytes kept until {_local(q.purge_after, zone)}" if q.raw_enc else "bytes purged"
+        print(f"  #{rec.id}  {name}  {rec.folder}  {_local(rec.recorded_at, zone)}  {rec.error[:100]}  ({kept})")
+    return len(rows)
+
+
 def cmd_quarantine_list(args: argparse.Namespace) -> int:
-    return cmd_status(args)
+    from triage.store import Store
+
+    config = _config(args, logs=False)
+    store = Store(config.store.url)
+    store.check_schema()
+    with store.begin() as s:
+        _print_quarantine(s, config.department.time_zone)
+    return 0
 
 
 def cmd_quarantine_export(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ and what is allowed.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -640,3 +641,23 @@ def read_secret(env: str, file: str, *, what: str,
 def iter_settings() -> list[tuple[str, Setting]]:
     """Every (table, setting) pair, for the configuration reference and its test."""
     return [(table, s) for table, settings in SCHEMA.items() for s in settings]
+
+
+def reference_markdown() -> str:
+    """The configuration reference as Markdown tables (kept in README.md; a test compares)."""
+    out = []
+    for table, settings in SCHEMA.items():
+        out.append(f"**`{table}`**\n")
+        out.append("| key | type | default | meaning |")
+        out.append("|---|---|---|---|")
+        for s in settings:
+            default = "required" if s.required else ("" if s.default in (None, "", []) else
+                                                     f"`{json.dumps(s.default)}`")
+            kind = s.kind if s.kind != "choice" else " \\| ".join(s.choices)
+            out.append(f"| `{s.name}` | {kind} | {default} | {s.help.replace('|', '/')} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # `python -m triage.config` prints the reference for README.md
+    print(reference_markdown())

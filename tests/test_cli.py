@@ -1,0 +1,126 @@
+"""The `triage` command end to end on a Maildir: poll, status, check, run and stop."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, write_config
+
+TRIAGE = [sys.executable, "-m", "triage.cli"]
+
+
+def triage(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRIAGE_KEY": ""}
+    return subprocess.run([*TRIAGE, "--config", str(config), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=config.parent)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """The shipped sample inbox, copied so tests never touch the repository's files."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "examples" / "inbox", inbox)
+    return write_config(tmp_path, f"""
+        [[mailboxes]]
+        name = "alex-sample"
+        clinician = "alex.morgan@dmh.example.org"
+        kind = "maildir"
+        path = "{inbox}"
+    """)
+
+
+def _sample_count() -> int:
+    inbox = ROOT / "examples" / "inbox"
+    return sum(1 for d in ("new", "cur") for p in (inbox / d).iterdir() if not p.name.startswith("."))
+
+
+def test_poll_once_records_the_sample_inbox_once(sample: Path) -> None:
+    n = _sample_count()
+    first = triage(sample, "poll", "--once")
+    assert first.returncode == 0, first.stderr
+    header, _rule, row = first.stdout.strip().splitlines()[:3]
+    assert header.split()[:4] == ["mailbox", "folders", "new", "recorded"]
+    assert row.split()[:4] == ["alex-sample", "1", str(n), str(n)]
+    second = triage(sample, "poll", "--once")
+    assert second.stdout.strip().splitlines()[2].split()[:4] == ["alex-sample", "1", "0", "0"]
+
+
+def test_logs_hold_no_address_subject_or_body(sample: Path) -> None:
+    result = triage(sample, "poll", "--once")
+    assert result.returncode == 0
+    logs = result.stderr
+    assert '"event": "poll done"' in logs
+    inbox = ROOT / "examples" / "inbox"
+    import email
+    import email.policy
+
+    for p in [*(inbox / "new").iterdir(), *(inbox / "cur").iterdir()]:
+        msg = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        sender = str(msg.get("From", ""))
+        subject = str(msg.get("Subject", ""))
+        if "@" in sender:
+            assert sender.split("<")[-1].strip(">").strip().lower() not in logs.lower()
+        if len(subject) > 8:
+            assert subject not in logs
+
+
+def test_status_shows_health_and_last_poll(sample: Path) -> None:
+    before = triage(sample, "status")
+    assert "triage db upgrade" in before.stderr or "never" in before.stdout
+    triage(sample, "poll", "--once")
+    status = triage(sample, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "Last completed poll:" in status.stdout and "never" not in status.stdout.splitlines()[0]
+    assert "alex-sample" in status.stdout and "Quarantined messages: 0" in status.stdout
+
+
+def test_check_passes_and_fails_with_reasons(sample: Path, tmp_path: Path) -> None:
+    ok = triage(sample, "check")
+    assert ok.returncode == 0, ok.stdout
+    assert all(line.startswith("PASS") for line in ok.stdout.strip().splitlines())
+    assert "mailbox alex-sample: folder 'INBOX' opens" in ok.stdout
+    broken = write_config(tmp_path, f"""
+        [[mailboxes]]
+        name = "gone"
+        clinician = "alex.morgan@dmh.example.org"
+        kind = "maildir"
+        path = "{tmp_path / 'nowhere'}"
+    """)
+    bad = triage(broken, "check")
+    assert bad.returncode == 1
+    assert "FAIL  mailbox gone: cannot log in:" in bad.stdout and "is not a Maildir" in bad.stdout
+
+
+def test_bad_config_key_fails_at_start_naming_it(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, "", extra="\n[worker2]\nx = 1\n")
+    result = triage(cfg, "poll", "--once")
+    assert result.returncode == 1
+    assert "`worker2` is not a known section" in result.stderr and "config.toml, line" in result.stderr
+
+
+def test_run_stops_cleanly_on_sigterm(sample: Path) -> None:
+    env = {**os.environ, "TRIAGE_KEY": ""}
+    proc = subprocess.Popen([*TRIAGE, "--config", str(sample), "run"], stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=sample.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            first = (triage(sample, "status").stdout.splitlines() or [""])[0]
+            if first.startswith("Last completed poll:") and "never" not in first:
+                break
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    logs = proc.stderr.read() if proc.stderr else ""
+    assert "worker stopped" in logs
+    status = triage(sample, "status").stdout
+    assert "alex-sample" in status
