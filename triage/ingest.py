@@ -201,15 +201,14 @@ class Ingestor:
                done: set[str], out: FolderResult) -> None:
         st = self.settings
         with self.store.begin() as s:
-            attempts = ledger.claim(s, mailbox_id, folder, uidvalidity, batch)
-            claims = {k: a.attempts for k, a in attempts.items()}
-            errors = {k: a.last_error for k, a in attempts.items()}
+            claims = ledger.claim(s, mailbox_id, folder, uidvalidity, batch)
 
         outcomes: list[tuple[RawMessage, Processed | None, str]] = []
         for raw in raws:
-            if claims.get(raw.key, 1) > st.max_attempts:
+            claim = claims.get(raw.key, ledger.Claim(1, ""))
+            if claim.attempts > st.max_attempts:
                 # It was claimed that often without being recorded: the worker died on it each time.
-                why = errors.get(raw.key) or f"the worker stopped while processing it {claims[raw.key] - 1} times"
+                why = claim.last_error or f"the worker stopped while processing it {claim.attempts - 1} times"
                 outcomes.append((raw, None, why))
                 continue
             try:
@@ -220,34 +219,49 @@ class Ingestor:
         finished: list[str] = []
         with self.store.begin() as s:
             seen = ledger.existing_by_digest(s, mailbox_id, [p.digest for _, p, _ in outcomes if p])
+            originals: list[tuple[RawMessage, Processed]] = []
+            repeats: list[tuple[RawMessage, Processed]] = []  # same message twice in this very batch
+            rows = []
             for raw, processed, error in outcomes:
+                attempts = claims.get(raw.key, ledger.Claim(1, "")).attempts
                 if processed is not None:
                     original = _match(seen, processed)
-                    row = ledger.record_message(s, mailbox_id, raw, processed, self.crypto, original)
-                    s.flush()
+                    if original is None and any(_same(processed, p) for _, p in originals):
+                        repeats.append((raw, processed))
+                        continue
                     if original is None:
-                        seen.setdefault(processed.digest, []).append((row.id, processed.message.message_id))
+                        originals.append((raw, processed))
                         out.recorded += 1
                     else:
                         out.duplicates += 1
+                    rows.append(ledger.record_row(mailbox_id, raw, processed, self.crypto, original))
                     finished.append(raw.key)
-                elif claims.get(raw.key, 1) >= st.max_attempts:
+                elif attempts >= st.max_attempts:
                     row = ledger.quarantine_message(s, mailbox_id, raw, error, self.crypto, st.quarantine_days,
                                                     digest(raw.raw))
                     s.flush()
+                    error_class = error.split(":", 1)[0]
                     ledger.audit(s, "quarantined", mailbox_id=mailbox_id, message_record_id=row.id,
-                                 attempts=claims.get(raw.key, 1), error_class=error.split(":", 1)[0])
+                                 attempts=attempts, error_class=error_class)
                     log.error("message quarantined after repeated failures",
-                              extra={"mailbox_id": mailbox_id, "record": row.id,
-                                     "attempts": claims.get(raw.key, 1), "error_class": error.split(":", 1)[0]})
+                              extra={"mailbox_id": mailbox_id, "record": row.id, "attempts": attempts,
+                                     "error_class": error_class})
                     out.quarantined += 1
                     finished.append(raw.key)
                 else:
                     ledger.note_failure(s, mailbox_id, folder, uidvalidity, raw.key, error)
-                    log.warning("message failed; will retry",
-                                extra={"mailbox_id": mailbox_id, "attempt": claims.get(raw.key, 1),
-                                       "error_class": error.split(":", 1)[0]})
+                    log.warning("message failed; will retry", extra={
+                        "mailbox_id": mailbox_id, "attempt": attempts, "error_class": error.split(":", 1)[0]})
                     out.failed += 1
+            ids = ledger.insert_records(s, rows)
+            if repeats:
+                by_key = dict(zip([r["key"] for r in rows], ids, strict=True))
+                first = {(p.digest, p.message.message_id): by_key[r.key] for r, p in originals}
+                ledger.insert_records(s, [
+                    ledger.record_row(mailbox_id, raw, p, self.crypto, first[(p.digest, p.message.message_id)])
+                    for raw, p in repeats])
+                out.duplicates += len(repeats)
+                finished.extend(raw.key for raw, _ in repeats)
             if complete:
                 # Keys the server no longer has (expunged since the search) will never come back.
                 finished.extend(set(batch) - {r.key for r in raws})
@@ -318,6 +332,10 @@ def _match(seen: dict[str, list[tuple[int, str]]], processed: Processed) -> int 
         if mid == processed.message.message_id:
             return rid
     return None
+
+
+def _same(a: Processed, b: Processed) -> bool:
+    return a.digest == b.digest and a.message.message_id == b.message.message_id
 
 
 def _iso(text: str) -> datetime:

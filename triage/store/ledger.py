@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from triage.clock import now
@@ -78,23 +78,28 @@ def attempt_counts(session: Session, mailbox_id: int, folder: str, uidvalidity: 
     return {k: n for k, n in rows}
 
 
+@dataclass(frozen=True)
+class Claim:
+    attempts: int  # including this one
+    last_error: str
+
+
 def claim(session: Session, mailbox_id: int, folder: str, uidvalidity: int,
-          keys: Sequence[str]) -> dict[str, Attempt]:
+          keys: Sequence[str]) -> dict[str, Claim]:
     """Count one more try for each key, committed before the try so a crash still counts."""
-    existing = {a.key: a for a in session.scalars(select(Attempt).where(
-        Attempt.mailbox_id == mailbox_id, Attempt.folder == folder, Attempt.uidvalidity == uidvalidity,
-        Attempt.key.in_(keys)))}
+    where = (Attempt.mailbox_id == mailbox_id, Attempt.folder == folder, Attempt.uidvalidity == uidvalidity)
+    existing = {k: (n, e) for k, n, e in session.execute(
+        select(Attempt.key, Attempt.attempts, Attempt.last_error).where(*where, Attempt.key.in_(keys)))}
     t = now()
-    for key in keys:
-        a = existing.get(key)
-        if a is None:
-            a = Attempt(mailbox_id=mailbox_id, folder=folder, uidvalidity=uidvalidity, key=key,
-                        attempts=0, last_error="", first_at=t)
-            session.add(a)
-            existing[key] = a
-        a.attempts += 1
-        a.last_at = t
-    return existing
+    new = [k for k in keys if k not in existing]
+    if new:
+        session.execute(insert(Attempt), [
+            {"mailbox_id": mailbox_id, "folder": folder, "uidvalidity": uidvalidity, "key": k, "attempts": 1,
+             "last_error": "", "first_at": t, "last_at": t} for k in new])
+    if existing:
+        session.execute(update(Attempt).where(*where, Attempt.key.in_(list(existing)))
+                        .values(attempts=Attempt.attempts + 1, last_at=t))
+    return {k: Claim(existing[k][0] + 1, existing[k][1]) if k in existing else Claim(1, "") for k in keys}
 
 
 def note_failure(session: Session, mailbox_id: int, folder: str, uidvalidity: int, key: str,
@@ -129,26 +134,28 @@ def existing_by_digest(session: Session, mailbox_id: int, digests: Sequence[str]
     return out
 
 
-@dataclass(frozen=True)
-class Recorded:
-    record: MessageRecord
-    duplicate: bool
-
-
-def record_message(session: Session, mailbox_id: int, raw: RawMessage, processed: Processed,
-                   crypto: Crypto, duplicate_of: int | None) -> MessageRecord:
+def record_row(mailbox_id: int, raw: RawMessage, processed: Processed, crypto: Crypto,
+               duplicate_of: int | None) -> dict[str, Any]:
+    """The ledger row of one processed message: metadata and encrypted facts, never the body."""
     m = processed.message
-    row = MessageRecord(
-        mailbox_id=mailbox_id, folder=raw.folder, uidvalidity=raw.uidvalidity, key=raw.key, uid=raw.uid,
-        status="duplicate" if duplicate_of else "recorded", duplicate_of_id=duplicate_of,
-        message_id=m.message_id[:998], digest=processed.digest, size=len(raw.raw),
-        received_at=raw.received_at, sent_at=m.date, parser=m.parser, language=m.language,
-        attachment_count=len(m.attachments), automated=bool(processed.automated),
-        defects=list(m.defects)[:50],
-        facts_enc=None if duplicate_of else crypto.encrypt_json(processed.facts), error="",
-    )
-    session.add(row)
-    return row
+    return {
+        "mailbox_id": mailbox_id, "folder": raw.folder, "uidvalidity": raw.uidvalidity, "key": raw.key,
+        "uid": raw.uid, "status": "duplicate" if duplicate_of else "recorded", "duplicate_of_id": duplicate_of,
+        "message_id": m.message_id[:998], "digest": processed.digest, "size": len(raw.raw),
+        "received_at": raw.received_at, "sent_at": m.date, "recorded_at": now(), "parser": m.parser,
+        "language": m.language, "attachment_count": len(m.attachments), "automated": bool(processed.automated),
+        "defects": list(m.defects)[:50], "error": "",
+        "facts_enc": None if duplicate_of else crypto.encrypt_json(processed.facts),
+    }
+
+
+def insert_records(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ledger rows in one statement; returns their ids in the same order."""
+    if not rows:
+        return []
+    table = MessageRecord.__table__  # Core, not ORM bulk: a third of the cost per row
+    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [r[0] for r in result]
 
 
 def quarantine_message(session: Session, mailbox_id: int, raw: RawMessage, error: str, crypto: Crypto,
