@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -238,3 +239,28 @@ def test_maildir_that_is_not_a_maildir_fails_clearly(tmp_path: Path) -> None:
 
     with pytest.raises(SourceError, match="is not a Maildir"):
         MaildirSource("x", tmp_path).connect()
+
+
+def poison_in_pool(raw: RawMessage):  # type: ignore[no-untyped-def]
+    """Module level so a parser process can import it."""
+    if b"message 2)" in raw.raw:
+        raise ValueError("bad")
+    if b"message 4)" in raw.raw:
+        os._exit(9)  # the parser process dies, as on a segfault
+    return process(raw)
+
+
+def test_parser_processes_give_the_same_result_and_survive_a_dying_parser(env: Callable[[int], Env]) -> None:
+    e = env(8)
+    ing = e.ingestor(poison_in_pool, parse_processes=2, max_attempts=2, batch_size=8)
+    try:
+        r1 = e.poll(ing)
+        # The pool broke on message 4: nothing of that batch was trusted; each key retries alone.
+        assert r1.total("failed") == 8 and e.count() == 0
+        r2 = e.poll(ing)
+        assert e.count() == 6 and r2.total("quarantined") == 2
+    finally:
+        ing.close()
+    with e.store.begin() as s:
+        errors = sorted(s.scalars(select(MessageRecord.error).where(MessageRecord.status == "quarantined")))
+    assert errors[0].startswith("ParserProcessDied") and errors[1].startswith("ValueError")

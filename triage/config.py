@@ -61,6 +61,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         _s("failure_report_minutes", "int", 30, "A mailbox failing this long is reported (once).", minimum=1),
         _s("backoff_max_seconds", "int", 900, "Longest wait before retrying a failing mailbox.", minimum=1),
         _s("uidvalidity_change_limit", "int", 3, "UIDVALIDITY changes in a day before a folder is stopped.", minimum=1),
+        _s("parse_processes", "int", 0, "Processes that parse mail beside the poller (0: parse in the poller; "
+           "about one per spare core helps a large first read).", minimum=0, maximum=64),
         _s("stale_poll_minutes", "int", 15, "`triage status` warns when no poll completed for this long.", minimum=1),
         _s("log_format", "choice", "json", "Log lines as JSON or plain text.", choices=("json", "text")),
         _s("log_level", "choice", "INFO", "Lowest level logged.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -149,6 +151,7 @@ class WorkerConfig:
     failure_report_minutes: int
     backoff_max_seconds: int
     uidvalidity_change_limit: int
+    parse_processes: int
     stale_poll_minutes: int
     log_format: str
     log_level: str

@@ -16,8 +16,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from multiprocessing import get_context
 
 from sqlalchemy.orm import Session
 
@@ -71,11 +74,13 @@ class IngestSettings:
     reconnects: int = 2  # quick reconnects within one poll before giving up until the next
     reconnect_delay: float = 1.0
     prefetch_bytes: int = 64 * 1024 * 1024
+    parse_processes: int = 0  # 0: parse in the polling thread
 
     @classmethod
     def from_config(cls, worker: WorkerConfig, quarantine_days: int) -> IngestSettings:
         return cls(batch_size=worker.batch_size, max_attempts=worker.max_attempts,
-                   uidvalidity_change_limit=worker.uidvalidity_change_limit, quarantine_days=quarantine_days)
+                   uidvalidity_change_limit=worker.uidvalidity_change_limit, quarantine_days=quarantine_days,
+                   parse_processes=worker.parse_processes)
 
 
 class Ingestor:
@@ -90,6 +95,11 @@ class Ingestor:
         self.processor = processor
         self.stop = stop or threading.Event()
         self.progress = progress
+        # Parsing is the cost of ingestion; on a multi-core host a pool of processes parses while
+        # this thread fetches and records (the GIL would serialise threads).
+        self.pool: ProcessPoolExecutor | None = (
+            ProcessPoolExecutor(settings.parse_processes, mp_context=get_context("spawn"))
+            if settings.parse_processes > 0 else None)
 
     # ------------------------------------------------------------------ mailbox
 
@@ -204,17 +214,16 @@ class Ingestor:
             claims = ledger.claim(s, mailbox_id, folder, uidvalidity, batch)
 
         outcomes: list[tuple[RawMessage, Processed | None, str]] = []
+        runnable = []
         for raw in raws:
             claim = claims.get(raw.key, ledger.Claim(1, ""))
             if claim.attempts > st.max_attempts:
                 # It was claimed that often without being recorded: the worker died on it each time.
                 why = claim.last_error or f"the worker stopped while processing it {claim.attempts - 1} times"
                 outcomes.append((raw, None, why))
-                continue
-            try:
-                outcomes.append((raw, self.processor(raw), ""))
-            except Exception as exc:  # a bug on odd mail must not stop the batch
-                outcomes.append((raw, None, f"{type(exc).__name__}: {_clip(str(exc))}"))
+            else:
+                runnable.append(raw)
+        outcomes.extend((raw, p, e) for raw, (p, e) in zip(runnable, self._process(runnable), strict=True))
 
         finished: list[str] = []
         with self.store.begin() as s:
@@ -272,6 +281,24 @@ class Ingestor:
                 ledger.audit(s, "batch_recorded", mailbox_id=mailbox_id, folder_state=folder_state_id,
                              recorded=out.recorded, duplicates=out.duplicates, quarantined=out.quarantined,
                              failed=out.failed, size=len(batch))
+
+    def _process(self, raws: list[RawMessage]) -> list[tuple[Processed | None, str]]:
+        """Run the processor over a batch: in this thread, or in the pool of parser processes."""
+        if self.pool is None or not raws:
+            return [_safe(self.processor, raw) for raw in raws]
+        try:
+            return list(self.pool.map(_safe, [self.processor] * len(raws), raws, chunksize=max(1, len(raws) // 8)))
+        except BrokenProcessPool:
+            # A parser process died (a crash, the OOM killer): nothing of this batch is trusted; the
+            # claims already count the try, and failed keys are retried one at a time.
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = ProcessPoolExecutor(self.settings.parse_processes, mp_context=get_context("spawn"))
+            return [(None, "ParserProcessDied: a parser process stopped while this batch was processed")] * len(raws)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def _advance(self, folder_state_id: int, checkpoint: _Checkpoint, done: set[str]) -> None:
         with self.store.begin() as s:
@@ -332,6 +359,14 @@ def _match(seen: dict[str, list[tuple[int, str]]], processed: Processed) -> int 
         if mid == processed.message.message_id:
             return rid
     return None
+
+
+def _safe(processor: Processor, raw: RawMessage) -> tuple[Processed | None, str]:
+    """The processor's result, or the error it raised: a bug on odd mail must not stop the batch."""
+    try:
+        return processor(raw), ""
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {_clip(str(exc))}"
 
 
 def _same(a: Processed, b: Processed) -> bool:

@@ -172,8 +172,7 @@ class Worker:
                 pass
         finally:
             scheduler.shutdown(wait=True)  # lets a running batch finish and commit
-            for source in self._sources.values():
-                source.close()
+            self.close()
             with self.store.begin() as s:
                 ledger.heartbeat(s, self.name, stopped=True)
             log.info("worker stopped", extra={"worker": self.name})
@@ -204,6 +203,7 @@ class Worker:
     def close(self) -> None:
         for source in self._sources.values():
             source.close()
+        self.ingestor.close()
 
 
 def mailbox_ids(store: Store) -> dict[str, int]:
