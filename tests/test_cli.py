@@ -118,9 +118,11 @@ def test_run_stops_cleanly_on_sigterm(sample: Path) -> None:
             time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+        logs = proc.stderr.read() if proc.stderr else ""
     finally:
         proc.kill()
-    logs = proc.stderr.read() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
     assert "worker stopped" in logs
     status = triage(sample, "status").stdout
     assert "alex-sample" in status

@@ -62,3 +62,5 @@ def setup_logging(level: str = "INFO", fmt: str = "json", stream: Any = None) ->
     # Libraries that could echo protocol traffic stay quiet below WARNING.
     for noisy in ("imapclient", "imapclient.imaplib", "apscheduler", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # mail-parser logs about the mail it reads (content types, sometimes names): never into our logs.
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL + 1)

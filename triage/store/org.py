@@ -20,7 +20,9 @@ def sync_organisation(session: Session, config: Config) -> dict[str, int]:
         row.name, row.email_approved, row.approved_by = p.name, p.email_approved, p.approved_by
         row.approved_on, row.time_zone = p.approved_on, p.time_zone
         session.add(row)
-        row.supervisors = [Supervisor(email=e) for e in p.supervisors]
+        have = {sup.email: sup for sup in row.supervisors}
+        # Keep rows that stay (a delete and insert of the same key in one flush would collide).
+        row.supervisors = [have.get(e) or Supervisor(email=e) for e in p.supervisors]
         row.on_call = [
             OnCallRule(position=i, address=o.address, days=",".join(str(d) for d in sorted(o.days)),
                        start=o.start.strftime("%H:%M") if o.start else None,
@@ -32,7 +34,8 @@ def sync_organisation(session: Session, config: Config) -> dict[str, int]:
         row = session.get(Clinician, c.email) or Clinician(email=c.email)
         row.name, row.program_id, row.time_zone, row.active = c.name, c.program, c.time_zone, True
         session.add(row)
-        row.addresses = [ClinicianAddress(address=a) for a in c.addresses]
+        have_addr = {a.address: a for a in row.addresses}
+        row.addresses = [have_addr.get(a) or ClinicianAddress(address=a) for a in c.addresses]
     session.flush()
 
     ids: dict[str, int] = {}
