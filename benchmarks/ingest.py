@@ -92,12 +92,14 @@ def main() -> None:
     dovecot = Dovecot(tmp / "dovecot")
     dovecot.start()
     try:
-        password = "bench-password"
+        from dovecot_fixture import USER_PASSWORD
+
+        password = USER_PASSWORD
         users = [f"bench{i}" for i in range(args.mailboxes)]
         t = time.perf_counter()
         total = 0
         for u in users:
-            dovecot.add_user(u, password)
+            dovecot.add_user(u)
             for _ in range(args.per_mailbox):
                 dovecot.deliver(u, message(total, rng))
                 total += 1
