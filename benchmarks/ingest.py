@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,7 +90,7 @@ def main() -> None:
 
     rng = random.Random(0)
     tmp = Path(tempfile.mkdtemp(prefix="triage-bench-"))
-    dovecot = Dovecot(tmp / "dovecot")
+    dovecot = Dovecot()  # its own world-readable root: the mail user must reach it
     dovecot.start()
     try:
         from dovecot_fixture import USER_PASSWORD
@@ -147,6 +148,8 @@ security = "plain"
         print(f"(c) ratio a/b:             {rate / floor:8.2f}")
     finally:
         dovecot.stop()
+        shutil.rmtree(dovecot.root, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
