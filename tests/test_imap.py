@@ -384,3 +384,16 @@ def test_worker_killed_mid_batch_then_restarted_records_each_once(dovecot: Dovec
                        "WHERE status = 'recorded'").fetchone() == (total, total, total)
     assert con.execute("SELECT count(*) FROM messages WHERE status != 'recorded'").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM attempts").fetchone() == (0,)
+
+
+def test_check_reports_login_folders_and_keywords(dovecot: Dovecot, imap_user: str, tmp_path: Path) -> None:
+    from triage.checks import run_checks
+
+    cfg = imap_config(tmp_path, dovecot, [imap_user, "nobody-" + imap_user])
+    (tmp_path / f"nobody-{imap_user}.pw").write_text("")  # an empty password: refused
+    lines = list(run_checks(str(cfg)))
+    text = "\n".join(("PASS " if ok else "FAIL ") + line for ok, line in lines)
+    assert f"PASS mailbox {imap_user}: logged in (imap)" in text
+    assert f"PASS mailbox {imap_user}: folder 'Junk' opens" in text
+    assert f"PASS mailbox {imap_user}: folder 'INBOX' keeps custom keywords" in text
+    assert f"FAIL mailbox nobody-{imap_user}: cannot log in:" in text
