@@ -155,6 +155,8 @@ class Ingestor:
             folder_state_id = fs.id
 
         keys = source.search_after(folder, last_uid)
+        if not keys:
+            return out  # the idle poll: one read of the checkpoint, one SEARCH, nothing written
         with self.store.begin() as s:
             known = ledger.known_keys(s, mailbox_id, folder, uidvalidity, keys)
             tried = ledger.attempt_counts(s, mailbox_id, folder, uidvalidity)

@@ -348,25 +348,33 @@ def split_body(text: str) -> tuple[str, str, str]:
     return _clean(head), _clean(tail), _clean(signature)
 
 
+_QUOTE_STARTS = ("on ", "el ", "le ", "-", "_", "begin forwarded")
+_HEADER_STARTS = ("from:", "de:", "*from", "*de", "**from", "**de")
+
+
 def _quote_start(lines: list[str]) -> int:
+    """Index of the first line of quoted history (len(lines) when there is none).
+
+    Cheap prefix tests come first: this runs on every line of every message."""
     for i, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             continue
-        if stripped.startswith(">"):
-            # A quote block preceded by a "wrote:" line that wrapped onto two lines.
-            if i > 0 and _WROTE_TAIL.search(lines[i - 1]) and i > 1 and lines[i - 2].strip().lower().startswith(
-                    ("on ", "el ")):
-                return i - 2
+        if stripped[0] == ">":
+            # A quote block after a "... wrote:" line, which may have wrapped onto two lines.
             if i > 0 and _WROTE_TAIL.search(lines[i - 1]):
+                if i > 1 and lines[i - 2].strip().lower().startswith(("on ", "el ")):
+                    return i - 2
                 return i - 1
             return i
-        if _QUOTE_HEADERS.match(line):
-            return i
-        if i + 1 < len(lines) and _WROTE_TAIL.search(line + " " + lines[i + 1]) and stripped.lower().startswith(
-                ("on ", "el ")) and len(stripped) < 200:
-            return i
-        if _is_header_block(lines, i):
+        low = stripped[:20].lower()
+        if low.startswith(_QUOTE_STARTS):
+            if _QUOTE_HEADERS.match(line):
+                return i
+            if (low.startswith(("on ", "el ")) and len(stripped) < 200 and i + 1 < len(lines)
+                    and _WROTE_TAIL.search(lines[i + 1])):
+                return i
+        elif low.startswith(_HEADER_STARTS) and _is_header_block(lines, i):
             return i
     return len(lines)
 
@@ -412,7 +420,7 @@ _WORD = re.compile(r"[a-záéíóúñü]+")
 
 def detect_language(text: str) -> str:
     """"es", "en" or "" by a stop-word count: cheap, and enough to choose a template."""
-    words = _WORD.findall(text[:4000].lower())
+    words = _WORD.findall(text[:1500].lower())
     if len(words) < 2:
         return ""
     es = sum(w in _ES for w in words)

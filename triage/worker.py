@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -35,6 +35,8 @@ from triage.store.models import Mailbox
 from triage.store.org import sync_organisation
 
 log = logging.getLogger("triage.worker")
+
+HEALTH_WRITE_INTERVAL = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ class Worker:
         self._sources: dict[str, MailSource] = {}
         with store.begin() as s:
             ids = sync_organisation(s, config)
+            # Backoff carried over from before a restart; afterwards it is kept here, in memory.
+            self._retry_at: dict[int, datetime] = {
+                mb.id: mb.next_attempt_at for mb in s.scalars(select(Mailbox))
+                if mb.next_attempt_at is not None and mb.consecutive_failures}
+        self._success_written: dict[int, datetime] = {}
+        self._heartbeat_written: datetime | None = None
         self.mailboxes = [WatchedMailbox(ids[m.name], m) for m in config.mailboxes if m.enabled]
 
     @staticmethod
@@ -89,23 +97,30 @@ class Worker:
 
     def poll_mailbox(self, mailbox: WatchedMailbox, *, force: bool = False) -> PollResult | None:
         """Poll one mailbox unless it is backing off; record its health. Never raises for mail trouble."""
-        if not force:
-            with self.store.begin() as s:
-                row = s.get(Mailbox, mailbox.id)
-                if row is not None and row.next_attempt_at and row.next_attempt_at > now():
-                    return None
+        retry_at = self._retry_at.get(mailbox.id)
+        if not force and retry_at is not None and retry_at > now():
+            return None
         source = self._sources.get(mailbox.config.name)
         if source is None:
             source = self._sources[mailbox.config.name] = self._factory(mailbox.config)
         result = self.ingestor.poll(mailbox.id, source, mailbox.config.folders)
+        t = now()
         if result.error:
             self._failed(mailbox, result, source)
-        else:
+        elif (mailbox.id in self._retry_at or mailbox.id not in self._success_written
+              or t - self._success_written[mailbox.id] >= HEALTH_WRITE_INTERVAL):
+            # A healthy mailbox's success time is written at most once a minute: an idle poll of
+            # thousands of mailboxes should cost a SEARCH, not a database write each.
             with self.store.begin() as s:
                 ledger.mark_success(s, mailbox.id)
-        with self.store.begin() as s:
-            ledger.heartbeat(s, self.name, polled=True)
-        log.info("poll done", extra={
+            self._retry_at.pop(mailbox.id, None)
+            self._success_written[mailbox.id] = t
+        if self._heartbeat_written is None or t - self._heartbeat_written >= HEALTH_WRITE_INTERVAL / 2:
+            with self.store.begin() as s:
+                ledger.heartbeat(s, self.name, polled=True)
+            self._heartbeat_written = t
+        busy = result.error or result.total("new")
+        log.log(logging.INFO if busy else logging.DEBUG, "poll done", extra={
             "mailbox": mailbox.config.name, "new": result.total("new"), "recorded": result.total("recorded"),
             "duplicates": result.total("duplicates"), "quarantined": result.total("quarantined"),
             "failed": result.total("failed"), "seconds": round(result.seconds, 3), "ok": not result.error})
@@ -121,6 +136,7 @@ class Worker:
                 report_after_minutes=self.config.worker.failure_report_minutes)
             if outcome.report:
                 ledger.audit(s, "mailbox_failing_reported", mailbox_id=mailbox.id)
+        self._retry_at[mailbox.id] = outcome.retry_at
         extra = {"mailbox": mailbox.config.name, "error": result.error, "retry_at": outcome.retry_at.isoformat()}
         if outcome.first_reauth:
             log.error("mailbox needs re-authorisation: the token was refused", extra=extra)
