@@ -1,0 +1,79 @@
+"""The same store on PostgreSQL (127.0.0.1:5432, trust auth): migrations, UTC times, ingestion."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import require, write_config
+from sqlalchemy import create_engine, func, select, text
+
+from triage.config import load_config
+from triage.crypto import load_crypto
+from triage.ingest import Ingestor, IngestSettings
+from triage.sources.maildir import MaildirSource
+from triage.store import Store
+from triage.store.models import MessageRecord
+from triage.store.org import sync_organisation
+
+pytestmark = pytest.mark.postgres
+ADMIN_URL = os.environ.get("TRIAGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _reachable() -> bool:
+    engine = create_engine(ADMIN_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    require(f"PostgreSQL at {ADMIN_URL.split('@')[-1]}", _reachable())
+    name = f"triage_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_ingestion_on_postgresql(pg_url: str, tmp_path: Path, maildir: Callable[..., tuple[Path, list[str]]]) -> None:
+    path, _ = maildir(12)
+    cfg = write_config(tmp_path, f"""
+        [[mailboxes]]
+        name = "alex"
+        clinician = "alex.morgan@dmh.example.org"
+        kind = "maildir"
+        path = "{path}"
+    """)
+    config = load_config(cfg)
+    store = Store(pg_url)
+    store.ensure_schema()
+    store.check_schema()
+    crypto = load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file)
+    with store.begin() as s:
+        mailbox_id = sync_organisation(s, config)["alex"]
+    with store.begin() as s:
+        sync_organisation(s, config)  # idempotent on a second start
+    ingest = Ingestor(store, crypto, IngestSettings(batch_size=5))
+    r = ingest.poll(mailbox_id, MaildirSource("alex", path), ["INBOX"])
+    assert (r.total("recorded"), r.error) == (12, "")
+    assert ingest.poll(mailbox_id, MaildirSource("alex", path), ["INBOX"]).total("new") == 0
+    with store.begin() as s:
+        assert s.scalar(select(func.count()).select_from(MessageRecord)) == 12
+        row = s.scalars(select(MessageRecord).limit(1)).one()
+        assert row.recorded_at.utcoffset() is not None and row.received_at is not None
+    store.dispose()
