@@ -95,6 +95,9 @@ class Ingestor:
         self.processor = processor
         self.stop = stop or threading.Event()
         self.progress = progress
+        # The last committed checkpoint per (mailbox, folder), so an idle poll needs no query. Taken
+        # out while a folder is read and put back only when the read ends well.
+        self._checkpoints: dict[tuple[int, str], tuple[int, int, int]] = {}
         # Parsing is the cost of ingestion; on a multi-core host a pool of processes parses while
         # this thread fetches and records (the GIL would serialise threads).
         self.pool: ProcessPoolExecutor | None = (
@@ -140,23 +143,40 @@ class Ingestor:
     def _folder(self, mailbox_id: int, source: MailSource, folder: str) -> FolderResult:
         out = FolderResult(folder)
         status = source.select(folder)
+        cached = self._checkpoints.pop((mailbox_id, folder), None)
+        if cached is not None and cached[1] == status.uidvalidity:
+            folder_state_id, uidvalidity, last_uid = cached
+        else:
+            found = self._read_checkpoint(mailbox_id, folder, status.uidvalidity, source.name, out)
+            if found is None:
+                return out
+            folder_state_id, uidvalidity, last_uid = found
+        out = self._read_new(mailbox_id, source, folder, folder_state_id, uidvalidity, last_uid, out)
+        return out
+
+    def _read_checkpoint(self, mailbox_id: int, folder: str, server_uidvalidity: int, mailbox: str,
+                         out: FolderResult) -> tuple[int, int, int] | None:
+        """(folder_state_id, uidvalidity, last_uid) from the store, or None when the folder is stopped."""
         with self.store.begin() as s:
             fs = ledger.folder_state(s, mailbox_id, folder)
             if fs.stopped_at is not None:
                 out.stopped, out.error = True, fs.stopped_reason
                 return out
             if fs.uidvalidity is None:
-                fs.uidvalidity, fs.last_uid = status.uidvalidity, 0
-            elif fs.uidvalidity != status.uidvalidity and self._uidvalidity_changed(
-                    s, fs, status.uidvalidity, source.name):
+                fs.uidvalidity, fs.last_uid = server_uidvalidity, 0
+            elif fs.uidvalidity != server_uidvalidity and self._uidvalidity_changed(
+                    s, fs, server_uidvalidity, mailbox):
                 out.stopped, out.error = True, fs.stopped_reason
-                return out
-            uidvalidity, last_uid = fs.uidvalidity, fs.last_uid
-            folder_state_id = fs.id
+                return None
+            return fs.id, fs.uidvalidity, fs.last_uid
 
+    def _read_new(self, mailbox_id: int, source: MailSource, folder: str, folder_state_id: int, uidvalidity: int,
+                  last_uid: int, out: FolderResult) -> FolderResult:
         keys = source.search_after(folder, last_uid)
         if not keys:
-            return out  # the idle poll: one read of the checkpoint, one SEARCH, nothing written
+            # The idle poll on a kept connection: EXAMINE and SEARCH, no database work at all.
+            self._checkpoints[(mailbox_id, folder)] = (folder_state_id, uidvalidity, last_uid)
+            return out
         with self.store.begin() as s:
             known = ledger.known_keys(s, mailbox_id, folder, uidvalidity, keys)
             tried = ledger.attempt_counts(s, mailbox_id, folder, uidvalidity)
@@ -166,6 +186,7 @@ class Ingestor:
         checkpoint = _Checkpoint(keys, last_uid)
         if not todo:
             self._advance(folder_state_id, checkpoint, done)
+            self._checkpoints[(mailbox_id, folder)] = (folder_state_id, uidvalidity, checkpoint.last)
             return out
         if len(todo) > self.settings.batch_size:
             log.info("reading new mail", extra={"mailbox": source.name, "messages": len(todo)})
@@ -184,6 +205,8 @@ class Ingestor:
                     break
         finally:
             fetcher.close()
+        # Every batch committed its advance; the next poll starts from here without reading the store.
+        self._checkpoints[(mailbox_id, folder)] = (folder_state_id, uidvalidity, checkpoint.last)
         return out
 
     def _uidvalidity_changed(self, s: Session, fs: FolderState, new: int, mailbox: str) -> bool:
