@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -103,6 +103,7 @@ class Ingestor:
         self.pool: ProcessPoolExecutor | None = (
             ProcessPoolExecutor(settings.parse_processes, mp_context=get_context("spawn"))
             if settings.parse_processes > 0 else None)
+        self._pool_generation = 0
 
     # ------------------------------------------------------------------ mailbox
 
@@ -194,15 +195,24 @@ class Ingestor:
         batches = _batches(todo, tried, self.settings.batch_size)
         fetcher = _Prefetcher(source, folder, batches, self.settings.prefetch_bytes)
         processed_count = 0
+        # With parser processes, one batch is parsed while the one before it is recorded.
+        depth = 1 if self.pool is not None else 0
+        in_flight: deque[_Job] = deque()
         try:
             for batch, raws, complete in fetcher:
-                self._batch(mailbox_id, folder_state_id, folder, uidvalidity, batch, raws, complete,
-                            checkpoint, done, out)
-                processed_count += len(batch)
-                if self.progress:
-                    self.progress(source.name, folder, processed_count, len(todo))
+                in_flight.append(self._start(mailbox_id, folder, uidvalidity, batch, raws, complete))
+                while len(in_flight) > depth:
+                    job = in_flight.popleft()
+                    self._finish(mailbox_id, folder_state_id, folder, uidvalidity, job, checkpoint, done, out)
+                    processed_count += len(job.batch)
+                    if self.progress:
+                        self.progress(source.name, folder, processed_count, len(todo))
                 if self.stop.is_set():
                     break
+            while in_flight:
+                job = in_flight.popleft()
+                self._finish(mailbox_id, folder_state_id, folder, uidvalidity, job, checkpoint, done, out)
+                processed_count += len(job.batch)
         finally:
             fetcher.close()
         # Every batch committed its advance; the next poll starts from here without reading the store.
@@ -231,24 +241,61 @@ class Ingestor:
 
     # ------------------------------------------------------------------ batch
 
-    def _batch(self, mailbox_id: int, folder_state_id: int, folder: str, uidvalidity: int,
-               batch: list[str], raws: list[RawMessage], complete: bool, checkpoint: _Checkpoint,
-               done: set[str], out: FolderResult) -> None:
-        st = self.settings
+    def _start(self, mailbox_id: int, folder: str, uidvalidity: int, batch: list[str], raws: list[RawMessage],
+               complete: bool) -> _Job:
+        """Claim a batch (committed) and start processing it."""
         with self.store.begin() as s:
             claims = ledger.claim(s, mailbox_id, folder, uidvalidity, batch)
-
-        outcomes: list[tuple[RawMessage, Processed | None, str]] = []
-        runnable = []
+        job = _Job(batch, raws, complete, claims)
         for raw in raws:
             claim = claims.get(raw.key, ledger.Claim(1, ""))
-            if claim.attempts > st.max_attempts:
+            if claim.attempts > self.settings.max_attempts:
                 # It was claimed that often without being recorded: the worker died on it each time.
                 why = claim.last_error or f"the worker stopped while processing it {claim.attempts - 1} times"
-                outcomes.append((raw, None, why))
+                job.given_up[raw.key] = why
             else:
-                runnable.append(raw)
-        outcomes.extend((raw, p, e) for raw, (p, e) in zip(runnable, self._process(runnable), strict=True))
+                job.runnable.append(raw)
+        if self.pool is None:
+            job.results = [_safe(self.processor, raw) for raw in job.runnable]
+        else:
+            self._submit(job)
+        return job
+
+    def _submit(self, job: _Job) -> None:
+        assert self.pool is not None
+        job.generation = self._pool_generation
+        size = max(1, len(job.runnable) // (2 * self.settings.parse_processes))
+        job.futures = [self.pool.submit(_safe_many, self.processor, job.runnable[i:i + size])
+                       for i in range(0, len(job.runnable), size)]
+
+    def _results(self, job: _Job) -> list[tuple[Processed | None, str]]:
+        if job.results is not None:
+            return job.results
+        while True:
+            try:
+                return [r for f in job.futures for r in f.result()]
+            except BrokenProcessPool:
+                if job.generation != self._pool_generation:
+                    # The pool broke on an earlier batch and was replaced: this one is not to blame.
+                    self._submit(job)
+                    continue
+                # A parser process died (a crash, the OOM killer) on this batch: none of it is trusted;
+                # the claims already count the try, and failed keys are retried one at a time.
+                assert self.pool is not None
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = ProcessPoolExecutor(self.settings.parse_processes, mp_context=get_context("spawn"))
+                self._pool_generation += 1
+                return [(None, "ParserProcessDied: a parser process stopped while this batch was processed")] * len(
+                    job.runnable)
+
+    def _finish(self, mailbox_id: int, folder_state_id: int, folder: str, uidvalidity: int, job: _Job,
+                checkpoint: _Checkpoint, done: set[str], out: FolderResult) -> None:
+        """Record a processed batch, its failures and the advanced checkpoint in one transaction."""
+        st = self.settings
+        batch, raws, complete, claims = job.batch, job.raws, job.complete, job.claims
+        results = dict(zip([r.key for r in job.runnable], self._results(job), strict=True))
+        outcomes: list[tuple[RawMessage, Processed | None, str]] = [
+            (raw, *results[raw.key]) if raw.key in results else (raw, None, job.given_up[raw.key]) for raw in raws]
 
         finished: list[str] = []
         with self.store.begin() as s:
@@ -306,19 +353,6 @@ class Ingestor:
                 ledger.audit(s, "batch_recorded", mailbox_id=mailbox_id, folder_state=folder_state_id,
                              recorded=out.recorded, duplicates=out.duplicates, quarantined=out.quarantined,
                              failed=out.failed, size=len(batch))
-
-    def _process(self, raws: list[RawMessage]) -> list[tuple[Processed | None, str]]:
-        """Run the processor over a batch: in this thread, or in the pool of parser processes."""
-        if self.pool is None or not raws:
-            return [_safe(self.processor, raw) for raw in raws]
-        try:
-            return list(self.pool.map(_safe, [self.processor] * len(raws), raws, chunksize=max(1, len(raws) // 8)))
-        except BrokenProcessPool:
-            # A parser process died (a crash, the OOM killer): nothing of this batch is trusted; the
-            # claims already count the try, and failed keys are retried one at a time.
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = ProcessPoolExecutor(self.settings.parse_processes, mp_context=get_context("spawn"))
-            return [(None, "ParserProcessDied: a parser process stopped while this batch was processed")] * len(raws)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -384,6 +418,25 @@ def _match(seen: dict[str, list[tuple[int, str]]], processed: Processed) -> int 
         if mid == processed.message.message_id:
             return rid
     return None
+
+
+@dataclass
+class _Job:
+    """A claimed batch on its way through processing."""
+
+    batch: list[str]
+    raws: list[RawMessage]
+    complete: bool
+    claims: dict[str, ledger.Claim]
+    runnable: list[RawMessage] = field(default_factory=list)
+    given_up: dict[str, str] = field(default_factory=dict)
+    results: list[tuple[Processed | None, str]] | None = None
+    futures: list[Future[list[tuple[Processed | None, str]]]] = field(default_factory=list)
+    generation: int = 0  # the pool it was submitted to
+
+
+def _safe_many(processor: Processor, raws: list[RawMessage]) -> list[tuple[Processed | None, str]]:
+    return [_safe(processor, raw) for raw in raws]
 
 
 def _safe(processor: Processor, raw: RawMessage) -> tuple[Processed | None, str]:
