@@ -8,10 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require, write_config
+from conftest import require
 from sqlalchemy import create_engine, func, select, text
 
-from triage.config import load_config
 from triage.crypto import load_crypto
 from triage.ingest import Ingestor, IngestSettings
 from triage.sources.maildir import MaildirSource
@@ -50,16 +49,9 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
-def test_ingestion_on_postgresql(pg_url: str, tmp_path: Path, maildir: Callable[..., tuple[Path, list[str]]]) -> None:
-    path, _ = maildir(12)
-    cfg = write_config(tmp_path, f"""
-        [[mailboxes]]
-        name = "alex"
-        clinician = "alex.morgan@dmh.example.org"
-        kind = "maildir"
-        path = "{path}"
-    """)
-    config = load_config(cfg)
+def test_ingestion_on_postgresql(pg_url: str, maildir_config: Callable[..., Config]) -> None:
+    config = maildir_config(12)
+    path = Path(config.mailboxes[0].path)
     store = Store(pg_url)
     store.ensure_schema()
     store.check_schema()
