@@ -11,6 +11,7 @@ import pytest
 from conftest import require
 from sqlalchemy import create_engine, func, select, text
 
+from triage.config import Config
 from triage.crypto import load_crypto
 from triage.ingest import Ingestor, IngestSettings
 from triage.sources.maildir import MaildirSource
