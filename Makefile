@@ -31,4 +31,5 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: install servers
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/ingest.py --parse-processes 0
+	$(BIN)/python benchmarks/ingest.py --parse-processes 2
