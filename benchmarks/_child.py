@@ -34,7 +34,9 @@ def main() -> None:
               f"(includes the store's bookkeeping of the poll)")
     worker.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"(e) peak memory ({sys.argv[2]}): {peak:.0f} MB")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    extra = f", largest parser process {children:.0f} MB" if children else ""
+    print(f"(e) peak memory ({sys.argv[2]}): {peak:.0f} MB{extra}")
 
 
 if __name__ == "__main__":
