@@ -198,21 +198,31 @@ class Ingestor:
         # With parser processes, one batch is parsed while the one before it is recorded.
         depth = 1 if self.pool is not None else 0
         in_flight: deque[_Job] = deque()
-        try:
-            for batch, raws, complete in fetcher:
-                in_flight.append(self._start(mailbox_id, folder, uidvalidity, batch, raws, complete))
-                while len(in_flight) > depth:
-                    job = in_flight.popleft()
-                    self._finish(mailbox_id, folder_state_id, folder, uidvalidity, job, checkpoint, done, out)
-                    processed_count += len(job.batch)
-                    if self.progress:
-                        self.progress(source.name, folder, processed_count, len(todo))
-                if self.stop.is_set():
-                    break
-            while in_flight:
+
+        def settle(keep: int) -> None:
+            nonlocal processed_count
+            while len(in_flight) > keep:
                 job = in_flight.popleft()
                 self._finish(mailbox_id, folder_state_id, folder, uidvalidity, job, checkpoint, done, out)
                 processed_count += len(job.batch)
+                if self.progress:
+                    self.progress(source.name, folder, processed_count, len(todo))
+
+        try:
+            for batch, raws, complete in fetcher:
+                # A batch that failed before runs alone, so a parser crash is blamed on it exactly.
+                retry = any(tried.get(k) for k in batch)
+                if retry:
+                    settle(0)
+                in_flight.append(self._start(mailbox_id, folder, uidvalidity, batch, raws, complete))
+                settle(0 if retry else depth)
+                if self.stop.is_set():
+                    break
+        except SourceError:
+            settle(0)  # the connection failed: what was already fetched is still recorded
+            raise
+        else:
+            settle(0)
         finally:
             fetcher.close()
         # Every batch committed its advance; the next poll starts from here without reading the store.
@@ -261,32 +271,46 @@ class Ingestor:
             self._submit(job)
         return job
 
-    def _submit(self, job: _Job) -> None:
+    def _submit(self, job: _Job) -> bool:
+        """Hand a job to the pool; False when the pool is already broken."""
         assert self.pool is not None
         job.generation = self._pool_generation
         size = max(1, len(job.runnable) // (2 * self.settings.parse_processes))
-        job.futures = [self.pool.submit(_safe_many, self.processor, job.runnable[i:i + size])
-                       for i in range(0, len(job.runnable), size)]
+        try:
+            job.futures = [self.pool.submit(_safe_many, self.processor, job.runnable[i:i + size])
+                           for i in range(0, len(job.runnable), size)]
+        except BrokenProcessPool:
+            job.futures = []
+            return False
+        return True
+
+    def _replace_pool(self) -> None:
+        assert self.pool is not None
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = ProcessPoolExecutor(self.settings.parse_processes, mp_context=get_context("spawn"))
+        self._pool_generation += 1
 
     def _results(self, job: _Job) -> list[tuple[Processed | None, str]]:
         if job.results is not None:
             return job.results
-        while True:
+        if not job.runnable:
+            return []
+        for _ in range(5):
+            if (job.generation != self._pool_generation or not job.futures) and not self._submit(job):
+                # The pool broke before this batch reached it: not this batch's fault.
+                self._replace_pool()
+                continue
             try:
                 return [r for f in job.futures for r in f.result()]
             except BrokenProcessPool:
                 if job.generation != self._pool_generation:
-                    # The pool broke on an earlier batch and was replaced: this one is not to blame.
-                    self._submit(job)
-                    continue
+                    continue  # the pool broke on an earlier batch and was replaced: run this one again
                 # A parser process died (a crash, the OOM killer) on this batch: none of it is trusted;
                 # the claims already count the try, and failed keys are retried one at a time.
-                assert self.pool is not None
-                self.pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = ProcessPoolExecutor(self.settings.parse_processes, mp_context=get_context("spawn"))
-                self._pool_generation += 1
-                return [(None, "ParserProcessDied: a parser process stopped while this batch was processed")] * len(
-                    job.runnable)
+                self._replace_pool()
+                break
+        return [(None, "ParserProcessDied: a parser process stopped while this batch was processed")] * len(
+            job.runnable)
 
     def _finish(self, mailbox_id: int, folder_state_id: int, folder: str, uidvalidity: int, job: _Job,
                 checkpoint: _Checkpoint, done: set[str], out: FolderResult) -> None:
