@@ -37,6 +37,7 @@ from triage.values import RawMessage
 log = logging.getLogger("triage.ingest")
 
 Processor = Callable[[RawMessage], Processed]
+FULL_SEARCH_SECONDS = 60.0
 Progress = Callable[[str, str, int, int], None]  # mailbox, folder, done, total
 
 
@@ -98,6 +99,7 @@ class Ingestor:
         # The last committed checkpoint per (mailbox, folder), so an idle poll needs no query. Taken
         # out while a folder is read and put back only when the read ends well.
         self._checkpoints: dict[tuple[int, str], tuple[int, int, int]] = {}
+        self._searched: dict[tuple[int, str], float] = {}  # when each folder was last searched in full
         # Parsing is the cost of ingestion; on a multi-core host a pool of processes parses while
         # this thread fetches and records (the GIL would serialise threads).
         self.pool: ProcessPoolExecutor | None = (
@@ -147,6 +149,13 @@ class Ingestor:
         cached = self._checkpoints.pop((mailbox_id, folder), None)
         if cached is not None and cached[1] == status.uidvalidity:
             folder_state_id, uidvalidity, last_uid = cached
+            searched = self._searched.get((mailbox_id, folder), 0.0)
+            if (status.uidnext is not None and status.uidnext <= last_uid + 1
+                    and time.monotonic() - searched < FULL_SEARCH_SECONDS):
+                # UIDNEXT says no UID above the checkpoint exists: skip the SEARCH. A full search
+                # still runs every FULL_SEARCH_SECONDS in case a server reports a stale UIDNEXT.
+                self._checkpoints[(mailbox_id, folder)] = cached
+                return out
         else:
             found = self._read_checkpoint(mailbox_id, folder, status.uidvalidity, source.name, out)
             if found is None:
@@ -174,6 +183,7 @@ class Ingestor:
     def _read_new(self, mailbox_id: int, source: MailSource, folder: str, folder_state_id: int, uidvalidity: int,
                   last_uid: int, out: FolderResult) -> FolderResult:
         keys = source.search_after(folder, last_uid)
+        self._searched[(mailbox_id, folder)] = time.monotonic()
         if not keys:
             # The idle poll on a kept connection: EXAMINE and SEARCH, no database work at all.
             self._checkpoints[(mailbox_id, folder)] = (folder_state_id, uidvalidity, last_uid)
