@@ -32,15 +32,18 @@ import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
 
 __all__ = [
     "DOVECOT_BIN",
@@ -64,6 +67,7 @@ OAUTH2_KEY = b"triage-test-hs256-key-0123456789abcdef"
 
 # Maildir info letters for the IMAP system flags (the letters must be in ASCII order).
 _FLAG_LETTERS = {"\\draft": "D", "\\flagged": "F", "\\answered": "R", "\\seen": "S", "\\deleted": "T"}
+_LETTER_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
 _counter = itertools.count()
 
 
@@ -300,10 +304,8 @@ service stats {{
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         # Children left behind (an imap process busy on a long command) go with the group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -426,7 +428,7 @@ service stats {{
 
     # ------------------------------------------------------------------ over IMAP (slower, exact)
 
-    def client(self, user: str, *, port: int | None = None) -> object:
+    def client(self, user: str, *, port: int | None = None) -> IMAPClient:
         """An imapclient connection logged in as `user` over the plain port (close it with logout())."""
         from imapclient import IMAPClient
 
@@ -435,22 +437,20 @@ service stats {{
         c.login(user, self.users[user])
         return c
 
-    def imap(self, user: str) -> object:  # the older name
+    def imap(self, user: str) -> IMAPClient:  # the older name
         return self.client(user)
 
     def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: Iterable[str] | str = ()) -> int | None:
         """IMAP APPEND (about 600 msg/s); returns the new UID when the server says (UIDPLUS)."""
         if isinstance(flags, str):
-            letters = {v: k for k, v in _FLAG_LETTERS.items()}
-            flags = [letters[c].title().replace("\\", "\\", 1) for c in flags]
-            flags = ["\\" + f[1:].capitalize() for f in flags]
+            flags = [_LETTER_FLAGS[c] for c in flags]
         c = self.client(user)
         try:
-            if folder.upper() != "INBOX" and not c.folder_exists(folder):  # type: ignore[attr-defined]
-                c.create_folder(folder)  # type: ignore[attr-defined]
-            answer = c.append(folder, raw, flags=tuple(flags))  # type: ignore[attr-defined]
+            if folder.upper() != "INBOX" and not c.folder_exists(folder):
+                c.create_folder(folder)
+            answer = c.append(folder, raw, flags=tuple(flags))
         finally:
-            c.logout()  # type: ignore[attr-defined]
+            c.logout()
         found = re.search(rb"\[APPENDUID \d+ (\d+)\]", answer if isinstance(answer, bytes) else b"")
         return int(found.group(1)) if found else None
 
@@ -460,10 +460,10 @@ service stats {{
         \\Recent is left out: it belongs to a session, not to the message."""
         c = self.client(user)
         try:
-            c.select_folder(folder, readonly=True)  # type: ignore[attr-defined]
-            data = c.fetch("1:*", ["FLAGS"])  # type: ignore[attr-defined]
+            c.select_folder(folder, readonly=True)
+            data = c.fetch("1:*", ["FLAGS"])
         finally:
-            c.logout()  # type: ignore[attr-defined]
+            c.logout()
         out: dict[int, tuple[str, ...]] = {}
         for uid, item in data.items():
             names = [f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ())]
@@ -474,9 +474,9 @@ service stats {{
         """UIDVALIDITY, UIDNEXT and MESSAGES of a folder, by STATUS (changes nothing)."""
         c = self.client(user)
         try:
-            st = c.folder_status(folder, ["UIDVALIDITY", "UIDNEXT", "MESSAGES"])  # type: ignore[attr-defined]
+            st = c.folder_status(folder, ["UIDVALIDITY", "UIDNEXT", "MESSAGES"])
         finally:
-            c.logout()  # type: ignore[attr-defined]
+            c.logout()
         return {k.decode().lower(): int(v) for k, v in st.items()}
 
     def reset_uidvalidity(self, user: str, folder: str = "INBOX") -> None:
@@ -701,10 +701,3 @@ def dropping_proxy(dovecot: Dovecot) -> Iterator[Callable[..., DroppingProxy]]:
     yield make
     for proxy in made:
         proxy.close()
-
-
-def _self_check_tls(server: Dovecot) -> None:  # pragma: no cover - a manual aid
-    ctx = ssl.create_default_context(cafile=server.ca_file)
-    with socket.create_connection((server.host, server.tls_port), timeout=5) as raw, \
-            ctx.wrap_socket(raw, server_hostname=server.host) as s:
-        print(s.recv(200))
