@@ -115,6 +115,16 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def _fast_tmp() -> str | None:
+    """/dev/shm when it is a roomy tmpfs: creating mail files there is several times faster."""
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    roomy = st.f_bavail * st.f_frsize > 2 * 1024**3
+    return "/dev/shm" if roomy and os.access("/dev/shm", os.W_OK | os.X_OK) else None
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -148,7 +158,7 @@ class Dovecot:
     master_password = MASTER_PASSWORD
 
     def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(root or tempfile.mkdtemp(prefix="triage-dovecot-"))
+        self.root = Path(root or tempfile.mkdtemp(prefix="triage-dovecot-", dir=_fast_tmp()))
         self.port = _free_port()  # plain and STARTTLS
         self.tls_port = _free_port()  # implicit TLS
         self.proc: subprocess.Popen[bytes] | None = None
@@ -425,10 +435,13 @@ service stats {{
             self.create_folder(user, folder)
         info = _maildir_info(flags, lambda kw: self._keyword_letter(path, kw))
         name = f"{int(time.time())}.M{next(_counter)}P{os.getpid()}.triagetest,S={len(raw)}"
-        tmp = path / "tmp" / name
-        tmp.write_bytes(raw)
-        os.chown(tmp, self.uid, self.gid)
-        os.rename(tmp, path / ("cur" if info else "new") / (f"{name}:2,{info}" if info else name))
+        # Root owns the file (mode 0644): Dovecot only needs to read it and to rename it
+        # inside folders it owns; skipping chown makes delivery several times faster.
+        tmp = f"{path}/tmp/{name}"
+        with open(tmp, "xb") as f:
+            f.write(raw)
+            os.fchmod(f.fileno(), 0o644)  # whatever the umask
+        os.rename(tmp, f"{path}/{'cur' if info else 'new'}/{name}:2,{info}" if info else f"{path}/new/{name}")
         return name
 
     # ------------------------------------------------------------------ over IMAP (slower, exact)
@@ -466,7 +479,8 @@ service stats {{
         c = self.client(user)
         try:
             c.select_folder(folder, readonly=True)
-            data = c.fetch("1:*", ["FLAGS"])
+            uids = c.search("ALL")
+            data = c.fetch(uids, ["FLAGS"]) if uids else {}
         finally:
             c.logout()
         out: dict[int, tuple[str, ...]] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -71,6 +73,38 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("mailbox")
     resume.add_argument("folder")
     resume.set_defaults(func=cmd_folder_resume)
+
+    c = sub.add_parser("consent", help="the Consent to Email registry (standards 1-4)")
+    csub = c.add_subparsers(metavar="ACTION")
+    imp = csub.add_parser("import", help="merge a registry CSV by (client_id, clinician_email); all or nothing")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--replace", action="store_true", help="the registry becomes exactly this file")
+    imp.set_defaults(func=cmd_consent_import)
+    exp = csub.add_parser("export", help="write the registry as CSV (to a file created 0600, or - for stdout)")
+    exp.add_argument("file", nargs="?", default="-")
+    exp.set_defaults(func=cmd_consent_export)
+    lst = csub.add_parser("list", help="one line per record with the state of its consent")
+    lst.add_argument("--clinician", help="only this clinician's records")
+    lst.set_defaults(func=cmd_consent_list)
+    add = csub.add_parser("add", help="add or replace one record")
+    for name in ("client-id", "client-name", "clinician-email", "consented-email"):
+        add.add_argument(f"--{name}", required=True)
+    add.add_argument("--client-email", default="")
+    add.add_argument("--date-of-birth", default="")
+    add.add_argument("--basis", choices=("self", "responsible_adult"), default="self")
+    add.add_argument("--responsible-adult-name", default="")
+    add.add_argument("--not-determined", action="store_true", help="the clinician has not determined email fits (1b)")
+    add.add_argument("--not-preferred", action="store_true", help="the client has not chosen email (1c)")
+    add.add_argument("--signed-on", default="", help="date the form was signed (1e), YYYY-MM-DD")
+    add.add_argument("--phone", default="")
+    add.add_argument("--mailing-address", default="")
+    add.add_argument("--language", choices=("", "en", "es"), default="")
+    add.set_defaults(func=cmd_consent_add)
+    rev = csub.add_parser("revoke", help="record that a client revoked their consent")
+    rev.add_argument("client_id")
+    rev.add_argument("--clinician", required=True)
+    rev.add_argument("--on", default="", help="date of the revocation (default: today)")
+    rev.set_defaults(func=cmd_consent_revoke)
 
     q = sub.add_parser("quarantine", help="messages that could not be processed")
     qsub = q.add_subparsers(metavar="ACTION")
@@ -297,6 +331,141 @@ def cmd_quarantine_export(args: argparse.Namespace) -> int:
     with os.fdopen(fd, "wb") as fh:
         fh.write(raw)
     print(f"wrote {len(raw)} bytes to {args.out} (it holds client information: delete it when done)")
+    return 0
+
+
+# --------------------------------------------------------------------------- consent registry
+
+
+def _registry_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from triage.crypto import load_crypto
+    from triage.store import Store
+
+    config = _config(args, logs=False)
+    store = Store(config.store.url)
+    store.ensure_schema()
+    return config, store, load_crypto(config.store.key_env, config.store.key_file)
+
+
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', '?')}"
+
+
+def cmd_consent_import(args: argparse.Namespace) -> int:
+    from triage.registry import parse_csv
+    from triage.store import consent, ledger
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"triage: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    records = parse_csv(text, source=str(args.file))  # RegistryError: nothing is imported
+    _, store, crypto = _registry_store(args)
+    with store.begin() as s:
+        counts = consent.save(s, crypto, records, replace=args.replace)
+        ledger.audit(s, "consent_import", actor=_actor(), replace=args.replace, **counts)
+    print(f"imported {len(records)} records: {counts['added']} added, {counts['updated']} updated"
+          + (f", {counts['removed']} removed" if args.replace else ""))
+    return 0
+
+
+def cmd_consent_export(args: argparse.Namespace) -> int:
+    from triage.registry import to_csv
+    from triage.store import consent, ledger
+
+    _, store, crypto = _registry_store(args)
+    with store.begin() as s:
+        text = to_csv(consent.load(s, crypto))
+        ledger.audit(s, "consent_export", actor=_actor())
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        fd = os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return 0
+
+
+def consent_state(record: object, today: datetime | None = None) -> str:
+    from triage.registry import ConsentRecord
+
+    assert isinstance(record, ConsentRecord)
+    day = (today or now()).date()
+    problems = []
+    if record.is_revoked(day):
+        problems.append(f"revoked {record.revoked_on}")
+    if not record.is_signed(day):
+        problems.append("form not signed (1e)")
+    if not record.clinician_determined:
+        problems.append("clinician has not determined (1b)")
+    if not record.client_prefers_email:
+        problems.append("client has not chosen email (1c)")
+    if record.consent_basis == "responsible_adult" and not record.is_minor(day) and record.date_of_birth:
+        problems.append("client is now an adult: needs their own consent (3)")
+    return "; ".join(problems) or "ok"
+
+
+def cmd_consent_list(args: argparse.Namespace) -> int:
+    from triage.store import consent
+
+    _, store, crypto = _registry_store(args)
+    with store.begin() as s:
+        records = consent.load(s, crypto, clinician=args.clinician)
+    rows = [("client", "name", "clinician", "consented address", "basis", "state")]
+    for r in records:
+        rows.append((r.client_id, r.client_name, r.clinician_email, r.consented_email, r.consent_basis,
+                     consent_state(r)))
+    print(_table(rows))
+    return 0
+
+
+def cmd_consent_add(args: argparse.Namespace) -> int:
+    from triage.registry import COLUMNS, parse_csv
+    from triage.store import consent, ledger
+
+    values = {"client_id": args.client_id, "client_name": args.client_name, "clinician_email": args.clinician_email,
+              "consented_email": args.consented_email, "client_email": args.client_email,
+              "date_of_birth": args.date_of_birth, "consent_basis": args.basis,
+              "responsible_adult_name": args.responsible_adult_name,
+              "clinician_determined": str(not args.not_determined), "client_prefers_email": str(not args.not_preferred),
+              "form_signed_on": args.signed_on, "revoked_on": "", "phone": args.phone,
+              "mailing_address": args.mailing_address, "preferred_language": args.language}
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerow(values)
+    [record] = parse_csv(buf.getvalue(), source="the command line")  # the same checks as an import
+    _, store, crypto = _registry_store(args)
+    with store.begin() as s:
+        counts = consent.save(s, crypto, [record])
+        ledger.audit(s, "consent_add", actor=_actor(), **counts)
+    print(f"{'added' if counts['added'] else 'updated'} {record.client_id} with {record.clinician_email}: "
+          f"{consent_state(record)}")
+    return 0
+
+
+def cmd_consent_revoke(args: argparse.Namespace) -> int:
+    import dataclasses
+    from datetime import date
+
+    from triage.store import consent, ledger
+
+    try:
+        day = date.fromisoformat(args.on) if args.on else now().date()
+    except ValueError:
+        print(f"triage: --on {args.on!r} is not a date YYYY-MM-DD", file=sys.stderr)
+        return 2
+    _, store, crypto = _registry_store(args)
+    with store.begin() as s:
+        records = consent.load(s, crypto, clinician=args.clinician)
+        match = [r for r in records if r.client_id == args.client_id]
+        if not match:
+            print(f"triage: no record of client {args.client_id} with {args.clinician}", file=sys.stderr)
+            return 2
+        consent.save(s, crypto, [dataclasses.replace(match[0], revoked_on=day)])
+        ledger.audit(s, "consent_revoke", actor=_actor())
+    print(f"revoked {args.client_id} with {args.clinician} on {day}")
     return 0
 
 

@@ -214,6 +214,23 @@ class Quarantine(Base):
     purged_at: Mapped[datetime | None]
 
 
+# --------------------------------------------------------------------------- consent registry
+
+
+class ConsentRow(Base):
+    """One "Consent to Email" record: a (client, clinician) pair. Everything that identifies
+    the client (name, addresses, birth date, phone, mailing address) is in `data_enc`."""
+
+    __tablename__ = "consent_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    clinician_email: Mapped[str] = mapped_column(String(320))
+    data_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    __table_args__ = (UniqueConstraint("client_id", "clinician_email", name="uq_consent_pair"),
+                      Index("ix_consent_clinician", "clinician_email"))
+
+
 # --------------------------------------------------------------------------- audit and worker
 
 

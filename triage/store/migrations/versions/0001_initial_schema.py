@@ -15,6 +15,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('consent_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=100), nullable=False),
+    sa.Column('clinician_email', sa.String(length=320), nullable=False),
+    sa.Column('data_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('client_id', 'clinician_email', name='uq_consent_pair')
+    )
+    with op.batch_alter_table('consent_records', schema=None) as batch_op:
+        batch_op.create_index('ix_consent_clinician', ['clinician_email'], unique=False)
 
     op.create_table('programs',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -172,6 +183,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('consent_records', schema=None) as batch_op:
+        batch_op.drop_index('ix_consent_clinician')
+    op.drop_table('consent_records')
 
     op.drop_table('quarantine')
     with op.batch_alter_table('audit', schema=None) as batch_op:
