@@ -36,6 +36,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -498,16 +499,17 @@ service stats {{
             c.logout()
         return {k.decode().lower(): int(v) for k, v in st.items()}
 
-    def reset_uidvalidity(self, user: str, folder: str = "INBOX") -> None:
-        """Make Dovecot give the folder a new UIDVALIDITY; the same messages come back with new UIDs.
+    def reset_uidvalidity(self, user: str, folder: str = "INBOX", *, first_uid: int = 1) -> int:
+        """Give the folder a new UIDVALIDITY (the old one + 1) and the same messages new UIDs
+        from `first_uid` up; returns the new UIDVALIDITY.
 
-        The folder's dovecot-uidlist and index files are removed (as a restore from backup
-        or a rebuilt server would); Dovecot then takes the next value from the mailbox
-        list's dovecot-uidvalidity counter, so the new UIDVALIDITY always differs. Close
-        the clients that have the folder selected first: they may write back the old list.
+        As a restore from backup or a rebuilt server would: the folder's dovecot-uidlist and
+        index files are replaced by a fresh uidlist header, and Dovecot numbers the files
+        again on its next look. Close clients that have the folder selected first (a live
+        session may keep its own view until it re-selects).
         """
         path = self.maildir(user, folder)
-        before = self._uidvalidity_on_disk(path)
+        before = self._uidvalidity_on_disk(path) or self.status(user, folder)["uidvalidity"]
         for p in path.iterdir():
             if p.is_file() and (p.name.startswith("dovecot-uidlist") or p.name.startswith("dovecot.index")):
                 p.unlink()
@@ -515,9 +517,15 @@ service stats {{
             for f in (path / sub).iterdir():
                 if ",U=" in f.name:
                     f.rename(f.with_name(re.sub(r",U=\d+", "", f.name)))
+        new = before + 1
+        tmp = path / "tmp" / f"uidlist.{os.getpid()}.{next(_counter)}"
+        tmp.write_text(f"3 V{new} N{first_uid} G{uuid.uuid4().hex}\n")
+        os.chown(tmp, self.uid, self.gid)
+        os.replace(tmp, path / "dovecot-uidlist")
         after = self.status(user, folder)["uidvalidity"]
-        if before is not None and after == before:
-            raise RuntimeError(f"UIDVALIDITY of {user}/{folder} did not change ({after})")
+        if after != new:
+            raise RuntimeError(f"UIDVALIDITY of {user}/{folder} is {after}, not the {new} written")
+        return after
 
     @staticmethod
     def _uidvalidity_on_disk(path: Path) -> int | None:
