@@ -220,9 +220,3 @@ class Worker:
         for source in self._sources.values():
             source.close()
         self.ingestor.close()
-
-
-def mailbox_ids(store: Store) -> dict[str, int]:
-    with store.begin() as s:
-        return {m.name: m.id for m in s.scalars(select(Mailbox))}
-
