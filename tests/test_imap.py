@@ -1,6 +1,6 @@
-"""Against a real Dovecot: every new message recorded exactly once, flags untouched,
-through dropped connections, a wrong password, UIDVALIDITY changes, odd mail and a
-worker killed with SIGKILL."""
+"""The worker against a real Dovecot: every new message recorded exactly once, flags
+untouched, through dropped connections, a wrong password, UIDVALIDITY changes, odd mail
+and a worker killed with SIGKILL. (The IMAP source itself: test_imap_source.py.)"""
 
 from __future__ import annotations
 
@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pytest
 from conftest import make_mail, write_config
-from dovecot_fixture import MASTER_PASSWORD, MASTER_USER, Dovecot, DroppingProxy
+from dovecot_fixture import Dovecot, DroppingProxy
 from sqlalchemy import func, select
 
-from triage.config import MailboxConfig, ServerConfig, load_config
+from triage.config import load_config
 from triage.crypto import load_crypto
-from triage.errors import AuthError, FolderError, SourceError
-from triage.sources.imap import ImapSource, TokenCache
 from triage.store import Store
 from triage.store.models import FolderState, MessageRecord
 from triage.worker import Worker
@@ -31,142 +29,8 @@ from triage.worker import Worker
 pytestmark = pytest.mark.imap
 
 
-def server(port: int, **kw: object) -> ServerConfig:
-    base = {"name": "t", "host": "127.0.0.1", "port": port, "security": "plain", "verify_tls": True, "ca_file": "",
-            "auth": "password", "username": "", "password_env": "", "password_file": "",
-            "oauth2_token_command": "", "connect_timeout": 5.0, "read_timeout": 10.0}
-    return ServerConfig(**{**base, **kw})  # type: ignore[arg-type]
-
-
-def mailbox(user: str, password_file: str = "", **kw: object) -> MailboxConfig:
-    base = {"name": user, "clinician": "alex.morgan@dmh.example.org", "kind": "imap", "path": "", "server": "t",
-            "user": user, "password_env": "", "password_file": password_file, "folders": ("INBOX",),
-            "poll_interval_seconds": 5, "enabled": True}
-    return MailboxConfig(**{**base, **kw})  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def pwfile(tmp_path: Path, dovecot: Dovecot, imap_user: str) -> str:
-    p = tmp_path / f"{imap_user}.pw"
-    p.write_text(dovecot.users[imap_user] + "\n")
-    return str(p)
-
-
-def source(dovecot: Dovecot, user: str, pwfile: str, **server_kw: object) -> ImapSource:
-    return ImapSource(mailbox(user, pwfile), server(server_kw.pop("port", dovecot.port), **server_kw))
-
-
 def no_recent(flags: dict[int, tuple[str, ...]]) -> dict[int, tuple[str, ...]]:
     return {uid: tuple(f for f in fl if f != "\\Recent") for uid, fl in flags.items()}
-
-
-# --------------------------------------------------------------------------- the source
-
-
-def test_login_over_plain_starttls_and_tls(dovecot: Dovecot, imap_user: str, pwfile: str) -> None:
-    for kw in ({}, {"security": "starttls", "ca_file": str(dovecot.cert)},
-               {"security": "tls", "port": dovecot.tls_port, "ca_file": str(dovecot.cert)}):
-        src = source(dovecot, imap_user, pwfile, **kw)
-        src.connect()
-        assert src.select("INBOX").uidvalidity > 0
-        src.close()
-
-
-def test_certificate_is_verified_unless_turned_off(dovecot: Dovecot, imap_user: str, pwfile: str) -> None:
-    src = source(dovecot, imap_user, pwfile, security="tls", port=dovecot.tls_port)
-    with pytest.raises(SourceError, match="certificate failed verification") as err:
-        src.connect()
-    assert not err.value.transient
-    unverified = source(dovecot, imap_user, pwfile, security="tls", port=dovecot.tls_port, verify_tls=False)
-    unverified.connect()
-    unverified.close()
-
-
-def test_plain_is_refused_off_loopback(dovecot: Dovecot, imap_user: str, pwfile: str) -> None:
-    with pytest.raises(SourceError, match="refused"):
-        source(dovecot, imap_user, pwfile, host="imap.example.org").connect()
-
-
-def test_wrong_password_and_master_user(dovecot: Dovecot, imap_user: str, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.pw"
-    bad.write_text("nope")
-    with pytest.raises(AuthError, match="login refused"):
-        ImapSource(mailbox(imap_user, str(bad)), server(dovecot.port)).connect()
-    master_pw = tmp_path / "master.pw"
-    master_pw.write_text(MASTER_PASSWORD)
-    src = ImapSource(mailbox(imap_user), server(dovecot.port, auth="master", username=MASTER_USER,
-                                                 password_file=str(master_pw)))
-    src.connect()
-    assert src.select("INBOX").exists == 0
-    src.close()
-
-
-def test_search_fetch_and_flags_untouched(dovecot: Dovecot, imap_user: str, pwfile: str) -> None:
-    raws = [make_mail(i) for i in range(5)]
-    for i, raw in enumerate(raws):
-        dovecot.deliver(imap_user, raw, flags=("S" if i % 2 else ("FS" if i == 4 else "")))
-    before = no_recent(dovecot.flags(imap_user))
-    src = source(dovecot, imap_user, pwfile)
-    assert src.search_after("INBOX", 0) == ["1", "2", "3", "4", "5"]
-    assert src.search_after("INBOX", 5) == []  # the server answers 5 for 6:*; it is dropped
-    got = list(src.fetch("INBOX", ["2", "4", "99"]))
-    assert [r.raw.replace(b"\r\n", b"\n") for r in got] == [raws[1].replace(b"\r\n", b"\n"),
-                                                           raws[3].replace(b"\r\n", b"\n")]
-    assert got[0].received_at and got[0].received_at.tzinfo is not None and got[0].uid == 2
-    list(src.fetch("INBOX", ["1", "2", "3", "4", "5"]))
-    assert src.supports_keywords("INBOX")
-    src.close()
-    assert no_recent(dovecot.flags(imap_user)) == before
-    assert before[1] == () and before[2] == ("\\Seen",)
-
-
-def test_junk_missing_folder_and_badcharset(dovecot: Dovecot, imap_user: str, pwfile: str) -> None:
-    dovecot.deliver(imap_user, make_mail(1), folder="Junk")
-    src = source(dovecot, imap_user, pwfile)
-    assert src.search_after("Junk", 0) == ["1"]
-    with pytest.raises(FolderError):
-        src.select("Nope")
-    assert src.search_after("Junk", 0, charset="koi8_t") == ["1"]  # BADCHARSET, then without
-    assert src.special_use("\\Drafts") == "Drafts"
-    src.close()
-
-
-def test_dropped_connection_mid_fetch(dovecot: Dovecot, imap_user: str, pwfile: str) -> None:
-    for i in range(30):
-        dovecot.deliver(imap_user, make_mail(i, body="x" * 2000))
-    proxy = DroppingProxy(dovecot.port, limit=30_000)
-    try:
-        src = ImapSource(mailbox(imap_user, pwfile), server(proxy.port), fetch_chunk=5)
-        got = []
-        with pytest.raises(SourceError) as err:
-            got.extend(src.fetch("INBOX", src.search_after("INBOX", 0)))
-        assert err.value.transient and 0 < len(got) < 30
-    finally:
-        proxy.close()
-    rest = source(dovecot, imap_user, pwfile)
-    done = {r.key for r in got}
-    remaining = [k for k in rest.search_after("INBOX", 0) if k not in done]
-    assert len(got) + len(list(rest.fetch("INBOX", remaining))) == 30
-    rest.close()
-
-
-def test_token_cache(tmp_path: Path) -> None:
-    script = tmp_path / "token.sh"
-    count = tmp_path / "count"
-    script.write_text(f'#!/bin/sh\necho x >> {count}\necho \'{{"access_token": "tok-1", "expires_in": 3600}}\'\n')
-    script.chmod(0o755)
-    cache = TokenCache()
-    assert cache.get(str(script), what="m") == "tok-1" and cache.get(str(script), what="m") == "tok-1"
-    assert count.read_text().count("x") == 1
-    cache.drop(str(script))
-    cache.get(str(script), what="m")
-    assert count.read_text().count("x") == 2
-    failing = tmp_path / "fail.sh"
-    failing.write_text("#!/bin/sh\necho secret-in-output >&2\nexit 2\n")
-    failing.chmod(0o755)
-    with pytest.raises(AuthError) as err:
-        cache.get(str(failing), what="m")
-    assert err.value.reauthorise and "secret" not in str(err.value) and "exit status 2" in str(err.value)
 
 
 # --------------------------------------------------------------------------- the worker on IMAP
