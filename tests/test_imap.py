@@ -170,6 +170,13 @@ def test_uidvalidity_change_rereads_without_recording_again(dovecot: Dovecot, im
         [r] = poll_once(cfg)
     assert any(f.stopped for f in r.folders) and "UIDVALIDITY changed 4 times" in r.folders[0].error
     assert recorded(w) == 7
+    [again] = poll_once(cfg)  # a stopped folder stays stopped, and says why, until resumed
+    assert again.folders[0].stopped and "triage folder resume" in again.folders[0].error
+    resumed = subprocess.run([sys.executable, "-m", "triage.cli", "--config", str(cfg), "folder", "resume",
+                              imap_user, "INBOX"], capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr
+    [after] = poll_once(cfg)
+    assert not after.folders[0].stopped and after.total("recorded") == 0 and recorded(w) == 7
 
 
 def odd_mail() -> list[bytes]:

@@ -171,7 +171,7 @@ class Ingestor:
             fs = ledger.folder_state(s, mailbox_id, folder)
             if fs.stopped_at is not None:
                 out.stopped, out.error = True, fs.stopped_reason
-                return out
+                return None
             if fs.uidvalidity is None:
                 fs.uidvalidity, fs.last_uid = server_uidvalidity, 0
             elif fs.uidvalidity != server_uidvalidity and self._uidvalidity_changed(
