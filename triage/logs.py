@@ -22,6 +22,17 @@ def redact(text: str) -> str:
     return _EMAIL.sub("<address>", text)
 
 
+def describe(exc: BaseException | None) -> str:
+    """An exception for a log line: its class and message, but never a database statement's
+    parameters (SQLAlchemy puts them in the message, and they can hold message data)."""
+    if exc is None:
+        return ""
+    orig = getattr(exc, "orig", None)
+    if orig is not None and hasattr(exc, "statement"):
+        return f"{type(exc).__name__}: {type(orig).__name__}: {str(orig).splitlines()[0][:200] if str(orig) else ''}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
@@ -37,7 +48,7 @@ class JsonFormatter(logging.Formatter):
         out.update(_fields(record))
         if record.exc_info and record.exc_info[0] is not None:
             # The exception's type and message only: a traceback's locals never reach the log.
-            out["error"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
+            out["error"] = describe(record.exc_info[1])
         return redact(json.dumps(out, default=str, ensure_ascii=False))
 
 
@@ -47,7 +58,7 @@ class TextFormatter(logging.Formatter):
         extra = " ".join(f"{k}={v}" for k, v in _fields(record).items())
         line = f"{stamp} {record.levelname:<7} {record.getMessage()}" + (f"  {extra}" if extra else "")
         if record.exc_info and record.exc_info[0] is not None:
-            line += f"  error={record.exc_info[0].__name__}: {record.exc_info[1]}"
+            line += f"  error={describe(record.exc_info[1])}"
         return redact(line)
 
 
