@@ -179,3 +179,13 @@ def test_never_raises_on_mutated_mail() -> None:
                 data[i:i] = data[max(0, i - 40):i]
         m = parse(bytes(data))
         assert m.size == len(data)
+
+
+def test_outlook_rule_and_header_block_is_all_history() -> None:
+    body = ("Can I get a copy of my son's file before the school meeting? What do I need to do?\n\nThanks,\n"
+            "Teresa\n\n________________________________\nFrom: Alex Morgan <alex.morgan@dmh.example.org>\n"
+            "Sent: Tuesday, November 3, 2026 4:40 PM\nTo: Teresa\nSubject: next appointment\n\n"
+            "Just confirming the next appointment on Thursday at 3:30. Please let me know if that time no "
+            "longer works for you and we can find another one.\n\n" + FOOTER)
+    new, quoted, _ = split_body(body)
+    assert new.endswith("Teresa") and "854-7771" in quoted and "confirming" in quoted

@@ -341,7 +341,7 @@ def split_body(text: str) -> tuple[str, str, str]:
     cut = _quote_start(lines)
     head, tail = lines[:cut], lines[cut:]
     # Inline replies: quoted lines interleaved with new text stay in the new text, minus the ">" lines.
-    if tail and _unquoted_words(tail[1:]) >= 12 and not _is_header_block(lines, cut):
+    if tail and _marked_quote(tail) and _unquoted_words(tail[1:]) >= 12:
         head = head + [line for line in tail if not line.lstrip().startswith(">")]
         tail = [line for line in tail if line.lstrip().startswith(">")]
     head, signature = _split_signature(head)
@@ -377,6 +377,15 @@ def _quote_start(lines: list[str]) -> int:
         elif low.startswith(_HEADER_STARTS) and _is_header_block(lines, i):
             return i
     return len(lines)
+
+
+def _marked_quote(tail: list[str]) -> bool:
+    """True when the history is quoted with ">" (so new text may be interleaved with it); False for
+    separator styles (Outlook's From:/Sent: block, "Original Message", a rule of underscores,
+    forwarded mail), where everything below the separator is history."""
+    head = [line for line in tail[:4] if line.strip()]
+    return bool(head) and (head[0].lstrip().startswith(">") or (
+        bool(_WROTE_TAIL.search(" ".join(head[:2]))) and any(x.lstrip().startswith(">") for x in head[1:])))
 
 
 def _is_header_block(lines: list[str], i: int) -> bool:
