@@ -7,6 +7,25 @@ reply may go to (the responsible adult's under standard 3); `client_email` is
 the client's own address when known. Minority comes from date_of_birth, so it
 ends at 18 by itself. An import is all or nothing: the first bad row stops it
 with its line number and the reason.
+
+Decisions beyond the column list:
+- Standard column names match without regard to case or surrounding space; other
+  columns are kept in `extra` under their own (stripped) names. A header column
+  with no name, or named twice, is an error (line 1).
+- Blank lines (or rows of empty cells) are skipped; a row with more or fewer
+  fields than the header is an error, and so is broken quoting (the csv module's
+  strict mode), reported at the line the row starts on.
+- client_id, clinician_email, consented_email, consent_basis and both booleans
+  are required; dates are exactly YYYY-MM-DD. responsible_adult also needs a
+  date_of_birth (standard 3 is about minors: without the birth date nobody can
+  tell when the adult's consent stops applying). date_of_birth after
+  form_signed_on, or revoked_on before form_signed_on (a client who signs again
+  gets revoked_on cleared), is an error.
+- Emails are only stripped and lower-cased; no plus-address or dot folding.
+- client_id is compared as written (case matters) and is taken to name the same
+  client across clinicians.
+- `extra` is left out of equality and hashing: two records are equal when their
+  standard fields are.
 """
 
 from __future__ import annotations
@@ -15,7 +34,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 
 from triage.errors import TriageError
@@ -27,6 +46,7 @@ BASES = ("self", "responsible_adult")
 LANGUAGES = ("", "en", "es")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
@@ -81,27 +101,39 @@ def normalise_email(value: str) -> str:
 
 
 def parse_csv(text: str, *, source: str = "registry.csv") -> list[ConsentRecord]:
-    """Every record of a registry file, or RegistryError naming the first bad line."""
-    text = text.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise RegistryError(f"{source}, line 1: the header lacks the column(s) {', '.join(missing)}; "
-                            f"required: {', '.join(COLUMNS)}")
-    reader.fieldnames = header
+    """Every record of a registry file, or RegistryError naming the first bad line (nothing is returned then).
+
+    Line numbers are physical lines of the file (the header is line 1): a row whose quoted
+    field spans several lines is reported at the line it starts on, and blank lines count.
+    """
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
+    try:
+        raw_header = next(reader, [])
+    except csv.Error as exc:
+        raise RegistryError(f"{source}, line 1: the header is not valid CSV ({exc})") from None
+    header = _header(raw_header, source)
     records: list[ConsentRecord] = []
     seen: dict[tuple[str, str], int] = {}
-    line = 1
-    for row in reader:
-        start = line + 1
-        line = reader.line_num  # the physical line the row ended on (quoted newlines count)
-        if None in row:
-            raise RegistryError(f"{source}, line {start}: more fields than the header has columns")
-        if not any((v or "").strip() for v in row.values()):
-            continue
+    while True:
+        start = reader.line_num + 1  # the row about to be read starts on the next physical line
         try:
-            record = _record(row)
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise RegistryError(f"{source}, line {start}: a quoted field is never closed") from None
+            if reader.line_num > start:
+                raise RegistryError(f"{source}, line {start}: a quoted field opened on this line runs to line "
+                                    f"{reader.line_num}, where the CSV is not valid ({exc})") from None
+            raise RegistryError(f"{source}, line {start}: not valid CSV ({exc})") from None
+        if not any(c.strip() for c in cells):
+            continue  # a blank line, or a row of empty cells
+        if len(cells) != len(header):
+            raise RegistryError(f"{source}, line {start}: {len(cells)} fields but the header has "
+                                f"{len(header)} columns")
+        try:
+            record = _record(dict(zip(header, cells, strict=True)))
         except ValueError as exc:
             raise RegistryError(f"{source}, line {start}: {exc}") from None
         if record.key in seen:
@@ -112,8 +144,27 @@ def parse_csv(text: str, *, source: str = "registry.csv") -> list[ConsentRecord]
     return records
 
 
+def _header(cells: list[str], source: str) -> list[str]:
+    """Column names: the standard ones matched without regard to case or surrounding space."""
+    header = []
+    for i, cell in enumerate(cells, start=1):
+        name = cell.strip()
+        if name.lower() in COLUMNS:
+            name = name.lower()
+        if not name:
+            raise RegistryError(f"{source}, line 1: column {i} of the header has no name")
+        if name in header:
+            raise RegistryError(f"{source}, line 1: the header names the column {name} twice")
+        header.append(name)
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise RegistryError(f"{source}, line 1: the header lacks the column(s) {', '.join(missing)}; "
+                            f"required: {', '.join(COLUMNS)}")
+    return header
+
+
 def _record(row: dict[str, str]) -> ConsentRecord:
-    get = {k: (v or "").strip() for k, v in row.items()}
+    get = {k: v.strip() for k, v in row.items()}
     for required in ("client_id", "clinician_email", "consented_email", "consent_basis"):
         if not get[required]:
             raise ValueError(f"{required} is empty")
@@ -125,20 +176,29 @@ def _record(row: dict[str, str]) -> ConsentRecord:
         raise ValueError(f"consent_basis {get['consent_basis']!r} must be one of {', '.join(BASES)}")
     if basis == "responsible_adult" and not get["responsible_adult_name"]:
         raise ValueError("consent_basis is responsible_adult but responsible_adult_name is empty")
+    if basis == "responsible_adult" and not get["date_of_birth"]:
+        raise ValueError("consent_basis is responsible_adult but date_of_birth is empty "
+                         "(standard 3 applies to minors, so the birth date is needed)")
     language = get["preferred_language"].lower()
     if language not in LANGUAGES:
         raise ValueError(f"preferred_language {get['preferred_language']!r} must be en, es or empty")
+    born, signed, revoked = _date(get, "date_of_birth"), _date(get, "form_signed_on"), _date(get, "revoked_on")
+    if born and signed and born > signed:
+        raise ValueError(f"date_of_birth {born} is after form_signed_on {signed}")
+    if signed and revoked and revoked < signed:
+        raise ValueError(f"revoked_on {revoked} is before form_signed_on {signed}; "
+                         "if the client signed again after revoking, clear revoked_on")
     extra = {k: v for k, v in get.items() if k not in COLUMNS}
     return ConsentRecord(
         client_id=get["client_id"], client_name=get["client_name"],
         clinician_email=normalise_email(get["clinician_email"]),
         consented_email=normalise_email(get["consented_email"]),
         client_email=normalise_email(get["client_email"]),
-        date_of_birth=_date(get, "date_of_birth"), consent_basis=basis,
+        date_of_birth=born, consent_basis=basis,
         responsible_adult_name=get["responsible_adult_name"],
         clinician_determined=_bool(get, "clinician_determined"),
         client_prefers_email=_bool(get, "client_prefers_email"),
-        form_signed_on=_date(get, "form_signed_on"), revoked_on=_date(get, "revoked_on"),
+        form_signed_on=signed, revoked_on=revoked,
         phone=get["phone"], mailing_address=get["mailing_address"], preferred_language=language, extra=extra)
 
 
@@ -154,6 +214,8 @@ def _bool(row: dict[str, str], name: str) -> bool:
 def _date(row: dict[str, str], name: str) -> date | None:
     if not row[name]:
         return None
+    if not _ISO_DATE.match(row[name]):  # fromisoformat alone would also take 20260102 or 2026-W01-5
+        raise ValueError(f"{name} {row[name]!r} is not a date YYYY-MM-DD")
     try:
         return date.fromisoformat(row[name])
     except ValueError:
@@ -167,10 +229,8 @@ def to_csv(records: Iterable[ConsentRecord]) -> str:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*COLUMNS, *extras])
-    names = [f.name for f in fields(ConsentRecord) if f.name != "extra"]
     for r in records:
-        values = [getattr(r, n) for n in names]
-        writer.writerow([*(_cell(v) for v in values), *(r.extra.get(k, "") for k in extras)])
+        writer.writerow([*(_cell(getattr(r, c)) for c in COLUMNS), *(r.extra.get(k, "") for k in extras)])
     return out.getvalue()
 
 
