@@ -17,6 +17,7 @@ install: $(BIN)/triage
 
 # The main job on the embedded default: SQLite store, the sample Maildir inbox.
 run: install
+	$(BIN)/triage --config config.toml consent import examples/registry.csv  # the sample's consent records (a merge)
 	$(BIN)/triage --config config.toml run
 
 # The servers the tests talk to (Dovecot); skipped when not root, where those tests then skip.

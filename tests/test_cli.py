@@ -126,3 +126,27 @@ def test_run_stops_cleanly_on_sigterm(sample: Path) -> None:
     assert "worker stopped" in logs
     status = triage(sample, "status").stdout
     assert "alex-sample" in status
+
+
+def test_poll_once_prints_the_flags_per_mailbox(tmp_path: Path) -> None:
+    """The sample inbox with its registry: every message assessed, the flags counted per mailbox."""
+    cfg = tmp_path / "config.toml"
+    text = (ROOT / "config.toml").read_text()
+    text = text.replace('url = "sqlite:///triage.db"', f'url = "sqlite:///{tmp_path / "t.db"}"')
+    text = text.replace('data_dir = "data"', f'data_dir = "{tmp_path / "data"}"')
+    text = text.replace('path = "examples/inbox"', f'path = "{ROOT / "examples" / "inbox"}"')
+    cfg.write_text(text)
+    assert triage(cfg, "consent", "import", str(ROOT / "examples" / "registry.csv")).returncode == 0
+    out = triage(cfg, "poll", "--once")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("mailbox      assessed"))
+    row = lines[header + 2].split()
+    assert row[0] == "alex-sample" and row[1] == "50"
+    counts = dict(zip(["emergent", "rights", "no_consent", "multiple", "clinical", "unverified"],
+                      map(int, row[2:]), strict=True))
+    # The registry's consent problems are exact (they do not depend on the detectors).
+    assert counts["no_consent"] == 6 and counts["unverified"] == 1 and counts["multiple"] == 3
+    assert counts["emergent"] >= 8 and counts["rights"] >= 9
+    # Nothing of a message reaches the output.
+    assert "@example" not in out.stdout and "@example" not in out.stderr

@@ -23,8 +23,9 @@ def test_import_list_export_round_trip(cfg: Path, tmp_path: Path) -> None:
     listing = triage(cfg, "consent", "list", "--clinician", "alex.morgan@dmh.example.org").stdout
     rows = {line.split()[0]: line for line in listing.splitlines()[2:]}
     assert len(rows) == 21
-    assert "revoked 2026-10-01" in rows["A-1010"] and "form not signed (1e)" in rows["A-1011"]
-    assert "(1b)" in rows["A-1005"] and "(1c)" in rows["A-1004"] and rows["A-1001"].rstrip().endswith("ok")
+    assert "revoked (revoked_on=2026-10-01)" in rows["A-1010"] and "1e (form_signed_on is empty)" in rows["A-1011"]
+    assert "1b (clinician_determined=false)" in rows["A-1005"] and "1c (client_prefers_email=false)" in rows["A-1004"]
+    assert rows["A-1001"].rstrip().endswith("ok")
     exported = tmp_path / "out.csv"
     assert triage(cfg, "consent", "export", str(exported)).returncode == 0
     assert exported.stat().st_mode & 0o777 == 0o600
@@ -51,7 +52,7 @@ def test_add_revoke_and_replace(cfg: Path, tmp_path: Path) -> None:
     assert added.returncode == 0 and "added Z-1 with sam.lee@dmh.example.org: ok" in added.stdout
     revoked = triage(cfg, "consent", "revoke", "Z-1", "--clinician", "sam.lee@dmh.example.org", "--on", "2026-02-01")
     assert revoked.returncode == 0
-    assert "revoked 2026-02-01" in triage(cfg, "consent", "list").stdout
+    assert "revoked (revoked_on=2026-02-01)" in triage(cfg, "consent", "list").stdout
     triage(cfg, "consent", "import", str(SAMPLE), "--replace")
     assert "Z-1" not in triage(cfg, "consent", "list").stdout
     missing = triage(cfg, "consent", "revoke", "Z-1", "--clinician", "sam.lee@dmh.example.org")

@@ -633,3 +633,48 @@ def test_a_body_the_server_leaves_out_is_asked_for_again(dovecot: Dovecot, imap_
     mode["omit"] = 10**6  # a server that never sends message 2, though it exists
     with pytest.raises(SourceError, match="did not return 1 message"):
         list(src.fetch("INBOX", ["1", "2", "3", "4"]))
+
+
+# --------------------------------------------------------------------------- writing: the actions
+
+
+def test_flags_are_added_without_touching_seen(dovecot: Dovecot, imap_user: str,
+                                               source: Callable[..., ImapSource]) -> None:
+    dovecot.deliver(imap_user, crlf(make_mail(1)))
+    dovecot.deliver(imap_user, crlf(make_mail(2)), flags=("\\Seen",))
+    src = source()
+    uidvalidity = src.select("INBOX").uidvalidity
+    assert src.add_flags("INBOX", uidvalidity, 1, ["$TriageEmergent", "\\Flagged"])
+    assert src.add_flags("INBOX", uidvalidity, 2, ["$TriageRightsRequest"])
+    assert src.add_flags("INBOX", uidvalidity, 2, ["$TriageRightsRequest"])  # twice: no change
+    assert dovecot.flags(imap_user) == {1: ("$TriageEmergent", "\\Flagged"), 2: ("$TriageRightsRequest", "\\Seen")}
+    assert not src.add_flags("INBOX", uidvalidity, 99, ["$TriageEmergent"])  # gone: False, no error
+    # Reading goes on as before after a write.
+    assert src.search_after("INBOX", 0) == ["1", "2"]
+    assert dovecot.flags(imap_user)[1] == ("$TriageEmergent", "\\Flagged")  # still unread
+
+
+def test_flags_refused_when_uidvalidity_changed(dovecot: Dovecot, imap_user: str,
+                                                source: Callable[..., ImapSource]) -> None:
+    dovecot.deliver(imap_user, crlf(make_mail(1)))
+    src = source()
+    uidvalidity = src.select("INBOX").uidvalidity
+    with pytest.raises(FolderError, match="UIDVALIDITY"):
+        src.add_flags("INBOX", uidvalidity + 1, 1, ["$TriageEmergent"])
+    assert dovecot.flags(imap_user) == {1: ()}
+
+
+def test_copy_append_and_find_by_header(dovecot: Dovecot, imap_user: str,
+                                        source: Callable[..., ImapSource]) -> None:
+    dovecot.deliver(imap_user, crlf(make_mail(1)))
+    src = source()
+    uidvalidity = src.select("INBOX").uidvalidity
+    assert src.copy("INBOX", uidvalidity, 1, "Triage/Emergent")  # the folder is created
+    assert dovecot.status(imap_user, "Triage/Emergent")["messages"] == 1
+    assert dovecot.flags(imap_user) == {1: ()}  # the original stays, unread
+    draft = crlf(b"X-Triage-Item: item-7\nFrom: alex.morgan@dmh.example.org\nTo: c@example.com\n"
+                 b"Subject: draft\n\nbody\n")
+    src.append("Drafts", draft, ["\\Draft"])
+    assert src.find_header("Drafts", "X-Triage-Item", "item-7") == [1]
+    assert src.find_header("Drafts", "X-Triage-Item", "item-8") == []
+    assert dovecot.flags(imap_user, "Drafts") == {1: ("\\Draft",)}

@@ -7,8 +7,9 @@ import csv
 import io
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from triage.config import Config, load_config
 from triage.errors import TriageError
 from triage.ingest import PollResult
 from triage.logs import setup_logging
+from triage.registry import ConsentRecord
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -109,6 +111,20 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--on", default="", help="date of the revocation (default: today)")
     rev.set_defaults(func=cmd_consent_revoke)
 
+    cl = sub.add_parser("classify", help="assess .eml files, directories, Maildirs or mbox files (- for stdin); "
+                        "one JSON object per message per line")
+    cl.add_argument("paths", nargs="+", metavar="PATH")
+    cl.add_argument("--registry", type=Path, help="a Consent to Email registry CSV (without it consent is unknown)")
+    cl.add_argument("-c", "--config", default=argparse.SUPPRESS,
+                    help="the organisation (domains, clinicians, programs) to judge by; default ./config.toml when "
+                         "it exists, else none (standard 1a taken as met)")
+    cl.add_argument("--on", metavar="YYYY-MM-DD", help="judge consent as of this day (default: today)")
+    cl.set_defaults(func=cmd_classify)
+
+    from triage.detect.commands import register as register_detector_commands
+
+    register_detector_commands(sub)
+
     q = sub.add_parser("quarantine", help="messages that could not be processed")
     qsub = q.add_subparsers(metavar="ACTION")
     qlist = qsub.add_parser("list", help="list quarantined messages")
@@ -140,6 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from triage.store import assessments
     from triage.worker import Worker, open_store
 
     config = _config(args)
@@ -153,11 +170,17 @@ def cmd_poll(args: argparse.Namespace) -> int:
             return 2
         worker.mailboxes = [m for m in worker.mailboxes if m.config.name in args.mailbox]
     worker._install_signals()
+    with store.begin() as s:
+        before = assessments.last_record_id(s)
     try:
         results = worker.poll_all()
     finally:
         worker.close()
+    with store.begin() as s:
+        flags = assessments.flag_counts(s, [m.id for m in worker.mailboxes], since_record_id=before)
     print(format_poll_summary(results))
+    print()
+    print(format_flag_summary([r.mailbox for r in results], flags))
     return 0
 
 
@@ -180,6 +203,17 @@ def format_poll_summary(results: list[PollResult]) -> str:
                      str(r.total("duplicates")), str(r.total("quarantined")), str(r.total("failed")),
                      f"{r.seconds:.2f}", status))
     return _table(rows)
+
+
+def format_flag_summary(mailboxes: list[str], counts: dict[str, Counter[str]]) -> str:
+    """Flags of the messages this poll assessed, per mailbox (counts only: no message content)."""
+    from triage.policy import FLAGS
+
+    rows = [("mailbox", "assessed", *(f.replace("_", " ") for f in FLAGS))]
+    for name in mailboxes:
+        c = counts.get(name, Counter())
+        rows.append((name, str(c["assessed"]), *(str(c[f]) for f in FLAGS)))
+    return "Flags of the messages assessed in this poll:\n" + _table(rows)
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -337,6 +371,49 @@ def cmd_quarantine_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- classify
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from triage.classify import Setup, classify, dumps, read_items
+    from triage.detect import default_detector
+    from triage.registry import RegistryError, parse_csv
+
+    config = None
+    explicit = args.config != DEFAULT_CONFIG or "TRIAGE_CONFIG" in os.environ
+    if explicit or Path(args.config).exists():
+        config = load_config(args.config)  # an organisation: domains, clinicians, programs (standard 1a)
+    records = None
+    if args.registry is not None:
+        try:
+            text = args.registry.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"triage: cannot read {args.registry}: {exc}", file=sys.stderr)
+            return 2
+        try:
+            records = parse_csv(text, source=str(args.registry))
+        except RegistryError as exc:
+            print(f"triage: {exc}", file=sys.stderr)
+            return 2
+    try:
+        today = date.fromisoformat(args.on) if args.on else now().astimezone(
+            ZoneInfo(config.department.time_zone if config else "UTC")).date()
+    except ValueError:
+        print(f"triage: --on {args.on!r} is not a date YYYY-MM-DD", file=sys.stderr)
+        return 2
+    if args.paths.count("-") > 1:
+        print("triage: standard input (-) can be read only once", file=sys.stderr)
+        return 2
+    setup = Setup(config, records, default_detector(), today)
+    out = sys.stdout
+    for obj in classify(read_items(args.paths, sys.stdin.buffer), setup):
+        out.write(dumps(obj) + "\n")
+        out.flush()
+    return 0
+
+
 # --------------------------------------------------------------------------- consent registry
 
 
@@ -390,35 +467,27 @@ def cmd_consent_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def consent_state(record: object, today: datetime | None = None) -> str:
-    from triage.registry import ConsentRecord
+def consent_state(record: ConsentRecord, config: Config, today: date | None = None) -> str:
+    """What keeps this consent from being valid today (the consent check's own sentences), or "ok"."""
+    from triage.consent import record_failures
 
-    assert isinstance(record, ConsentRecord)
-    day = (today or now()).date()
-    problems = []
-    if record.is_revoked(day):
-        problems.append(f"revoked {record.revoked_on}")
-    if not record.is_signed(day):
-        problems.append("form not signed (1e)")
-    if not record.clinician_determined:
-        problems.append("clinician has not determined (1b)")
-    if not record.client_prefers_email:
-        problems.append("client has not chosen email (1c)")
-    if record.consent_basis == "responsible_adult" and not record.is_minor(day) and record.date_of_birth:
-        problems.append("client is now an adult: needs their own consent (3)")
-    return "; ".join(problems) or "ok"
+    day = today or now().astimezone(ZoneInfo(config.department.time_zone)).date()
+    clinician = next((c for c in config.clinicians if record.clinician_email in c.addresses), None)
+    program = next((p for p in config.programs if clinician and p.id == clinician.program), None)
+    failures = record_failures(record, program, day, assume_program_approved=not config.programs)
+    return "; ".join(f"{f.code} ({f.evidence})" for f in failures) or "ok"
 
 
 def cmd_consent_list(args: argparse.Namespace) -> int:
     from triage.store import consent
 
-    _, store, crypto = _registry_store(args)
+    config, store, crypto = _registry_store(args)
     with store.begin() as s:
         records = consent.load(s, crypto, clinician=args.clinician)
     rows = [("client", "name", "clinician", "consented address", "basis", "state")]
     for r in records:
         rows.append((r.client_id, r.client_name, r.clinician_email, r.consented_email, r.consent_basis,
-                     consent_state(r)))
+                     consent_state(r, config)))
     print(_table(rows))
     return 0
 
@@ -439,12 +508,12 @@ def cmd_consent_add(args: argparse.Namespace) -> int:
     writer.writeheader()
     writer.writerow(values)
     [record] = parse_csv(buf.getvalue(), source="the command line")  # the same checks as an import
-    _, store, crypto = _registry_store(args)
+    config, store, crypto = _registry_store(args)
     with store.begin() as s:
         counts = consent.save(s, crypto, [record])
         ledger.audit(s, "consent_add", actor=_actor(), **counts)
     print(f"{'added' if counts['added'] else 'updated'} {record.client_id} with {record.clinician_email}: "
-          f"{consent_state(record)}")
+          f"{consent_state(record, config)}")
     return 0
 
 

@@ -74,9 +74,59 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         _s("time_zone", "zone", "America/Los_Angeles", "Default time zone for people without one."),
         _s("crisis_line", "str", "(800) 854-7771", "The county's 24/7 line shown on emergent items."),
     ),
+    "actions": (
+        _s("shadow_mode", "bool", False, "Pilot: assess, record and queue everything, but change no mailbox and "
+           "send alerts only to alerts.shadow_address."),
+        _s("keywords", "bool", True, "Set IMAP keywords ($TriageEmergent, ...) and \\Flagged on the original."),
+        _s("copy_to_folders", "bool", False, "Also copy each flagged message into a folder per flag under "
+           "folder_prefix (always done where the server refuses keywords, as Exchange Online does)."),
+        _s("folder_prefix", "str", "Triage", "Parent of the per-flag folders, e.g. Triage/Emergent."),
+        _s("drafts_folder", "str", "Drafts", "Drafts folder when the server marks none with SPECIAL-USE \\Drafts."),
+        _s("notes_folder", "str", "Triage Notes", "Folder for internal notes to the clinician (never Drafts)."),
+        _s("secure_subject_tag", "str", "[secure]", "Put at the start of every draft's subject so the gateway "
+           "sends it by the secure method (standard 1d); empty for none."),
+        _s("secure_header", "str", "", "A header 'Name: value' added to every draft for the secure gateway "
+           "(standard 1d); empty for none."),
+        _s("base_url", "str", "http://localhost:8080", "Address of the review pages, for links in alerts."),
+        _s("interval_seconds", "int", 10, "How often the outbox of actions is worked.", minimum=1),
+        _s("max_attempts", "int", 10, "Tries of an action before it is marked failed and reported.", minimum=1),
+        _s("retry_max_seconds", "int", 900, "Longest wait between tries of an action.", minimum=1),
+    ),
+    "smtp": (
+        _s("host", "str", "", "SMTP server for alerts; empty: alerts are recorded and wait for one."),
+        _s("port", "int", None, "Default 465 for tls, 587 for starttls, 25 for plain.", minimum=1, maximum=65535),
+        _s("security", "choice", "starttls", "tls (implicit), starttls, or plain (loopback only).",
+           choices=("tls", "starttls", "plain")),
+        _s("verify_tls", "bool", True, "Verify the server certificate."),
+        _s("ca_file", "str", "", "Extra CA bundle (PEM) to trust."),
+        _s("username", "str", "", "Login; empty for none."),
+        _s("password_env", "str", "", "Environment variable holding the SMTP password."),
+        _s("password_file", "str", "", "File holding the SMTP password."),
+        _s("from_address", "str", "triage@localhost", "Sender of alerts and digests."),
+        _s("timeout", "float", 30.0, "Seconds to wait on the server.", minimum=0.1),
+    ),
+    "alerts": (
+        _s("ack_minutes", "int", 15, "An emergent alert not acknowledged this long is escalated to the "
+           "program's supervisors.", minimum=1),
+        _s("second_escalation_minutes", "int", 30, "Escalated again when still not acknowledged.", minimum=1),
+        _s("admin_address", "str", "", "The IT administrator: failing mailboxes, quarantined mail."),
+        _s("shadow_address", "str", "", "In shadow mode every alert goes here instead."),
+    ),
+    "forms": (
+        _s("access", "str", "examples/forms/access-request-SAMPLE.pdf", "Approved request form: access (standard 9a)."),
+        _s("amendment", "str", "examples/forms/amendment-request-SAMPLE.pdf", "Approved request form: amendment (9b)."),
+        _s("accounting", "str", "examples/forms/accounting-request-SAMPLE.pdf", "Approved request form: accounting of "
+           "disclosures (9c)."),
+        _s("restriction", "str", "examples/forms/restriction-request-SAMPLE.pdf",
+           "Approved request form: restrictions (9d)."),
+        _s("confidential_communication", "str", "examples/forms/confidential-communication-request-SAMPLE.pdf",
+           "Approved request form: confidential communication (9e)."),
+    ),
     "[[programs]]": (
         _r("id", "str", "Short name used by clinicians and mailboxes."),
         _r("name", "str", "Program name."),
+        _s("mailing_address", "str", "", "Where signed request forms are delivered (letters and drafts say so)."),
+        _s("phone", "str", "", "The program's telephone, for letters."),
         _s("email_approved", "bool", False, "Standard 1a: the program manager approved client email."),
         _s("approved_by", "str", "", "Who approved (program manager or higher); needed when approved."),
         _s("approved_on", "date", None, "When it was approved (YYYY-MM-DD); needed when approved."),
@@ -184,6 +234,46 @@ class Program:
     time_zone: str
     supervisors: tuple[str, ...]
     on_call: tuple[OnCall, ...]
+    mailing_address: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class ActionsConfig:
+    shadow_mode: bool = False
+    keywords: bool = True
+    copy_to_folders: bool = False
+    folder_prefix: str = "Triage"
+    drafts_folder: str = "Drafts"
+    notes_folder: str = "Triage Notes"
+    secure_subject_tag: str = "[secure]"
+    secure_header: str = ""
+    base_url: str = "http://localhost:8080"
+    interval_seconds: int = 10
+    max_attempts: int = 10
+    retry_max_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    verify_tls: bool = True
+    ca_file: str = ""
+    username: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    from_address: str = "triage@localhost"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    ack_minutes: int = 15
+    second_escalation_minutes: int = 30
+    admin_address: str = ""
+    shadow_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -242,6 +332,10 @@ class Config:
     servers: dict[str, ServerConfig]
     mailboxes: tuple[MailboxConfig, ...]
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    actions: ActionsConfig = field(default_factory=ActionsConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    forms: dict[str, Path] = field(default_factory=dict)  # right -> approved request form
 
     def program(self, program_id: str) -> Program:
         return next(p for p in self.programs if p.id == program_id)
@@ -452,7 +546,8 @@ def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | Non
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     reader = _Reader(text, source)
-    known = {"store", "worker", "department", "programs", "clinicians", "servers", "mailboxes"}
+    known = {"store", "worker", "department", "programs", "clinicians", "servers", "mailboxes", "actions", "smtp",
+             "alerts", "forms"}
     for key in data:
         if key not in known:
             raise reader.fail((key,), f"is not a known section; allowed: {', '.join(sorted(known))}")
@@ -486,8 +581,27 @@ def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | Non
     servers = _servers(data.get("servers", {}), reader)
     mailboxes = _mailboxes(data.get("mailboxes", []), reader, base, worker, servers,
                            {c.email for c in clinicians})
+    actions = ActionsConfig(**reader.table(data.get("actions", {}), ("actions",), "actions"))
+    if actions.secure_header and ":" not in actions.secure_header:
+        raise reader.fail(("actions", "secure_header"), "must be 'Name: value'")
+    if actions.shadow_mode and not data.get("alerts", {}).get("shadow_address"):
+        raise reader.fail(("actions", "shadow_mode"), "is true, so alerts.shadow_address is required")
+    sm = reader.table(data.get("smtp", {}), ("smtp",), "smtp")
+    if sm["port"] is None:
+        sm["port"] = {"tls": 465, "starttls": 587, "plain": 25}[sm["security"]]
+    if sm["host"] and sm["security"] == "plain" and not is_loopback(sm["host"]):
+        raise reader.fail(("smtp", "security"),
+                          f"is plain but host {sm['host']!r} is not loopback; use tls or starttls")
+    smtp = SmtpConfig(**sm)
+    alerts = AlertsConfig(**reader.table(data.get("alerts", {}), ("alerts",), "alerts"))
+    if alerts.second_escalation_minutes <= alerts.ack_minutes:
+        raise reader.fail(("alerts", "second_escalation_minutes"),
+                          f"is {alerts.second_escalation_minutes}; it must be later than ack_minutes "
+                          f"({alerts.ack_minutes})")
+    fm = reader.table(data.get("forms", {}), ("forms",), "forms")
+    forms = {right: _resolve(base, path) for right, path in fm.items() if path}
     return Config(source and Path(source), store, worker, department, programs, clinicians,
-                  servers, mailboxes, raw=data)
+                  servers, mailboxes, raw=data, actions=actions, smtp=smtp, alerts=alerts, forms=forms)
 
 
 def _array(value: Any, reader: _Reader, path: tuple[Any, ...]) -> list[Any]:
@@ -525,7 +639,7 @@ def _programs(value: Any, reader: _Reader, default_zone: str) -> tuple[Program, 
                 raise reader.fail((*path, "supervisors"), f"item {k} is {sup!r}; expected an email address")
         out.append(Program(p["id"], p["name"], p["email_approved"], p["approved_by"], p["approved_on"],
                            p["time_zone"] or default_zone, tuple(s.lower() for s in p["supervisors"]),
-                           tuple(on_call)))
+                           tuple(on_call), p["mailing_address"], p["phone"]))
     _unique([p.id for p in out], reader, ("programs",), "program id")
     return tuple(out)
 

@@ -117,6 +117,10 @@ class ConsentCheck:
     standard: str = ""  # "2": minor under own consent; "3": minor under a responsible adult's; else ""
     multiple_clients: bool = False
     multiple_clients_evidence: str = ""  # PHI: stored encrypted, never logged
+    # Standard 5 from From/To/Cc alone, apart from an ambiguous shared address (several candidates):
+    # the policy may settle which client a shared address's mail is about from the names it holds.
+    participants_multiple: bool = False
+    participants_evidence: str = ""
     sender: str = ""  # the From address as matched (normalised)
     note: str = ""  # why not_applicable / unverified / unknown; no client data
 
@@ -140,14 +144,17 @@ def check(message: Message, clinician: Clinician, program: Program | None, depar
     if na:
         multiple, evidence = (False, "") if automated else _multiple(message, own, department, records)
         return ConsentCheck("not_applicable", sender=sender, note=na,
-                            multiple_clients=multiple, multiple_clients_evidence=evidence)
+                            multiple_clients=multiple, multiple_clients_evidence=evidence,
+                            participants_multiple=multiple, participants_evidence=evidence)
     multiple, evidence = _multiple(message, own, department, records)
     if records is None:
         return ConsentCheck("unknown", sender=sender, note="no consent registry is available",
-                            multiple_clients=multiple, multiple_clients_evidence=evidence)
+                            multiple_clients=multiple, multiple_clients_evidence=evidence,
+                            participants_multiple=multiple, participants_evidence=evidence)
     if not sender:
         return ConsentCheck("unverified", sender="", note="the message has no usable From address",
-                            multiple_clients=multiple, multiple_clients_evidence=evidence)
+                            multiple_clients=multiple, multiple_clients_evidence=evidence,
+                            participants_multiple=multiple, participants_evidence=evidence)
 
     mine = [r for r in records if normalise_email(r.clinician_email) in own]
     by_form = sorted((r for r in mine if normalise_email(r.consented_email) == sender), key=_by_id)
@@ -162,10 +169,12 @@ def check(message: Message, clinician: Clinician, program: Program | None, depar
                               f"sender={sender} is on the form of client {', '.join(ids)} signed with {with_whom}, "
                               f"not with {normalise_email(clinician.email)}")
             return ConsentCheck("failing", client_ids=ids, failures=(failure,), sender=sender,
-                                multiple_clients=multiple, multiple_clients_evidence=evidence)
+                                multiple_clients=multiple, multiple_clients_evidence=evidence,
+                            participants_multiple=multiple, participants_evidence=evidence)
         return ConsentCheck("unverified", sender=sender,
                             note="the sender is in no Consent to Email record: verify who it is before any reply",
-                            multiple_clients=multiple, multiple_clients_evidence=evidence)
+                            multiple_clients=multiple, multiple_clients_evidence=evidence,
+                            participants_multiple=multiple, participants_evidence=evidence)
 
     candidates = by_form or by_own
     several = len(_ids(candidates)) > 1
@@ -184,6 +193,9 @@ def check(message: Message, clinician: Clinician, program: Program | None, depar
     reply_allowed = all(kind in _SENDER_ONLY for kind, _ in failures) and len(reply_addresses) == 1
     bases = {r.consent_basis for r in candidates}
     minor = any(r.is_minor(today) for r in candidates)
+    # Standard 5 counting the sender's shared address as one client: what remains when the text
+    # settles which of the candidates the mail is about.
+    participants = _multiple(message, own, department, records, collapse=sender) if several else (multiple, evidence)
     if several:
         shared = (f"address {sender} is on the forms of clients {', '.join(_ids(candidates))}: "
                   "which client the mail is about is ambiguous")
@@ -199,6 +211,8 @@ def check(message: Message, clinician: Clinician, program: Program | None, depar
         standard=_standard(candidates, today),
         multiple_clients=multiple,
         multiple_clients_evidence=evidence,
+        participants_multiple=participants[0],
+        participants_evidence=participants[1],
         sender=sender,
     )
 
@@ -267,7 +281,7 @@ def _not_applicable(sender: str, own: frozenset[str], department: DepartmentConf
 
 
 def _multiple(message: Message, own: frozenset[str], department: DepartmentConfig | None,
-              records: Sequence[ConsentRecord] | None) -> tuple[bool, str]:
+              records: Sequence[ConsentRecord] | None, collapse: str = "") -> tuple[bool, str]:
     if records is None:
         if without_registry(message, own, department):
             return True, "To/Cc hold more than one address outside the department"
@@ -280,13 +294,25 @@ def _multiple(message: Message, own: frozenset[str], department: DepartmentConfi
     for field_name, address in _participants(message):
         if address in own:
             continue
-        for client_id in sorted(index.get(address, ())):
+        ids = ["(the sender)"] if collapse and address == collapse else sorted(index.get(address, ()))
+        for client_id in ids:
             where = f"{field_name}={address}"
             if where not in seen.setdefault(client_id, []):
                 seen[client_id].append(where)
     if len(seen) <= 1:
         return False, ""
     return True, "clients " + "; ".join(f"{cid} ({', '.join(w)})" for cid, w in sorted(seen.items()))
+
+
+def participant_clients(message: Message, clinician_addresses: Iterable[str],
+                        records: Sequence[ConsentRecord] | None) -> tuple[str, ...]:
+    """The registry's clients whose consented or own address is in From/To/Cc (the clinician's
+    own addresses left out): the clients a message is from or about."""
+    if not records:
+        return ()
+    own = {normalise_email(a) for a in clinician_addresses}
+    present = {a for _, a in _participants(message)} - own
+    return _ids(r for r in records if _addresses(r) & present)
 
 
 def without_registry(message: Message, clinician_addresses: Iterable[str],

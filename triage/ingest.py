@@ -21,6 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from multiprocessing import get_context
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from triage.config import WorkerConfig
 from triage.crypto import Crypto
 from triage.errors import FolderError, SourceError
 from triage.pipeline import Processed, digest, process
+from triage.policy import Assessment
 from triage.sources import MailSource
 from triage.store import Store, ledger
 from triage.store.models import FolderState
@@ -39,6 +41,14 @@ log = logging.getLogger("triage.ingest")
 Processor = Callable[[RawMessage], Processed]
 FULL_SEARCH_SECONDS = 60.0
 Progress = Callable[[str, str, int, int], None]  # mailbox, folder, done, total
+
+
+class Assessor(Protocol):
+    def assess_batch(self, mailbox_id: int, items: Sequence[tuple[RawMessage, Processed]]) -> list[Assessment]: ...
+
+    def record(self, s: Session, mailbox_id: int, record_id: int, raw: RawMessage, processed: Processed,
+               assessment: Assessment) -> None:
+        """Store the assessment and what it requires (the outbox), in the caller's transaction."""
 
 
 @dataclass
@@ -89,8 +99,9 @@ class Ingestor:
 
     def __init__(self, store: Store, crypto: Crypto, settings: IngestSettings, *,
                  processor: Processor = process, stop: threading.Event | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, assessor: Assessor | None = None) -> None:
         self.store = store
+        self.assessor = assessor
         self.crypto = crypto
         self.settings = settings
         self.processor = processor
@@ -331,6 +342,10 @@ class Ingestor:
         outcomes: list[tuple[RawMessage, Processed | None, str]] = [
             (raw, *results[raw.key]) if raw.key in results else (raw, None, job.given_up[raw.key]) for raw in raws]
 
+        assessed: dict[str, Assessment] = {}
+        if self.assessor is not None:
+            outcomes = self._assess(mailbox_id, outcomes, assessed)
+
         finished: list[str] = []
         with self.store.begin() as s:
             seen = ledger.existing_by_digest(s, mailbox_id, [p.digest for _, p, _ in outcomes if p])
@@ -369,6 +384,12 @@ class Ingestor:
                         "mailbox_id": mailbox_id, "attempt": attempts, "error_class": error.split(":", 1)[0]})
                     out.failed += 1
             ids = ledger.insert_records(s, rows)
+            if self.assessor is not None:
+                by_key = {raw.key: (raw, p) for raw, p in originals}
+                for row, rid in zip(rows, ids, strict=True):
+                    if row["status"] == "recorded" and row["key"] in assessed:
+                        raw, p = by_key[row["key"]]
+                        self.assessor.record(s, mailbox_id, rid, raw, p, assessed[row["key"]])
             if repeats:
                 by_key = dict(zip([r["key"] for r in rows], ids, strict=True))
                 first = {(p.digest, p.message.message_id): by_key[r.key] for r, p in originals}
@@ -387,6 +408,27 @@ class Ingestor:
                 ledger.audit(s, "batch_recorded", mailbox_id=mailbox_id, folder_state=folder_state_id,
                              recorded=out.recorded, duplicates=out.duplicates, quarantined=out.quarantined,
                              failed=out.failed, size=len(batch))
+
+    def _assess(self, mailbox_id: int, outcomes: list[tuple[RawMessage, Processed | None, str]],
+                assessed: dict[str, Assessment]) -> list[tuple[RawMessage, Processed | None, str]]:
+        """Assess the parsed messages of a batch; one that cannot be assessed fails like one that
+        cannot be parsed (retried, then quarantined), and never takes the rest of the batch with it."""
+        assert self.assessor is not None
+        items = [(raw, p) for raw, p, _ in outcomes if p is not None]
+        errors: dict[str, str] = {}
+        try:
+            assessed.update((raw.key, a) for (raw, _), a in
+                            zip(items, self.assessor.assess_batch(mailbox_id, items), strict=True))
+        except Exception:
+            for raw, p in items:  # find the message at fault
+                try:
+                    [assessed[raw.key]] = self.assessor.assess_batch(mailbox_id, [(raw, p)])
+                except Exception as exc:
+                    errors[raw.key] = f"AssessmentError: {type(exc).__name__}: {_clip(str(exc))}"
+                    log.error("message could not be assessed", extra={
+                        "mailbox_id": mailbox_id, "error_class": type(exc).__name__})
+        return [(raw, None, errors[raw.key]) if raw.key in errors else (raw, p, error)
+                for raw, p, error in outcomes]
 
     def close(self) -> None:
         if self.pool is not None:

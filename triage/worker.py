@@ -24,9 +24,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
+from triage.assess import StoreAssessor
 from triage.clock import now
 from triage.config import Config, MailboxConfig
 from triage.crypto import Crypto, load_crypto
+from triage.detect import Detector, default_detector
 from triage.ingest import Ingestor, IngestSettings, PollResult, Progress
 from triage.sources import MailSource
 from triage.sources.maildir import MaildirSource
@@ -65,13 +67,15 @@ def make_source(config: Config, mailbox: MailboxConfig, tokens: object | None = 
 
 class Worker:
     def __init__(self, config: Config, store: Store, crypto: Crypto, *, progress: Progress | None = None,
-                 source_factory: Callable[[MailboxConfig], MailSource] | None = None) -> None:
+                 source_factory: Callable[[MailboxConfig], MailSource] | None = None,
+                 detector: Detector | None = None) -> None:
         self.config = config
         self.store = store
         self.stop = threading.Event()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.ingestor = Ingestor(store, crypto, IngestSettings.from_config(config.worker, config.store.quarantine_days),
-                                 stop=self.stop, progress=progress)
+                                 stop=self.stop, progress=progress,
+                                 assessor=StoreAssessor(store, crypto, config, detector or default_detector()))
         self._tokens = self._token_cache()
         self._factory = source_factory or (lambda m: make_source(config, m, self._tokens))
         self._sources: dict[str, MailSource] = {}

@@ -558,6 +558,89 @@ class ImapSource:
                 return name
         return None
 
+    # ------------------------------------------------------------------ writing (the actions)
+
+    def _select_writable(self, folder: str, uidvalidity: int | None = None) -> None:
+        """SELECT read-write, checking the UIDVALIDITY the caller's UIDs belong to."""
+        client = self._client()
+        self._selected = None
+        try:
+            info = client.select_folder(folder, readonly=False)
+        except _NETWORK_ERRORS as exc:
+            raise self._lost(f"cannot open folder {folder!r}", exc) from None
+        except IMAPClientError as exc:
+            raise self._select_refused(folder, exc) from None
+        now = int(info.get(b"UIDVALIDITY", 0) or 0)
+        if uidvalidity is not None and now != uidvalidity:
+            raise FolderError(f"mailbox {self.name}: UIDVALIDITY of folder {folder!r} changed; the message's UID "
+                              "no longer names it", transient=False)
+
+    def _leave(self) -> None:
+        """Leave a read-write folder without expunging (UNSELECT, never CLOSE)."""
+        client = self.client
+        if client is not None and client.has_capability("UNSELECT"):
+            self._run("cannot leave folder", client.unselect_folder)
+        self._selected = None
+
+    def add_flags(self, folder: str, uidvalidity: int, uid: int, flags: Sequence[str]) -> bool:
+        """Add flags or keywords to one message (`UID STORE +FLAGS.SILENT`): other flags, \\Seen
+        included, stay as they are, and adding a flag twice changes nothing. False when the
+        message is gone (expunged or moved)."""
+        self._select_writable(folder, uidvalidity)
+        client = self._client()
+        try:
+            exists = self._run("search failed", client.search, [b"UID", str(uid).encode()])
+            if uid not in exists:
+                return False
+            self._run("cannot set flags", client.add_flags, [uid], [f.encode() for f in flags], silent=True)
+            return True
+        finally:
+            if self.client is not None:
+                self._leave()
+
+    def copy(self, folder: str, uidvalidity: int, uid: int, target: str) -> bool:
+        """Copy one message into another folder (created when missing). False when it is gone."""
+        self.ensure_folder(target)
+        self._select_writable(folder, uidvalidity)
+        client = self._client()
+        try:
+            if uid not in self._run("search failed", client.search, [b"UID", str(uid).encode()]):
+                return False
+            self._run(f"cannot copy to {target!r}", client.copy, [uid], target)
+            return True
+        finally:
+            if self.client is not None:
+                self._leave()
+
+    def ensure_folder(self, name: str) -> None:
+        if name in self.list_folders():
+            return
+        client = self._client()
+        try:
+            client.create_folder(name)
+        except _NETWORK_ERRORS as exc:
+            raise self._lost(f"cannot create folder {name!r}", exc) from None
+        except IMAPClientError as exc:
+            if name not in self.list_folders():  # created meanwhile by someone else: fine
+                raise FolderError(f"mailbox {self.name}: folder {name!r} cannot be created "
+                                  f"({_server_text(exc)})", transient=False) from None
+        with contextlib.suppress(IMAPClientError):
+            client.subscribe_folder(name)  # so that mail clients show it
+
+    def find_header(self, folder: str, header: str, value: str) -> list[int]:
+        """UIDs in `folder` whose `header` holds `value` (`UID SEARCH HEADER`): how a retried APPEND
+        finds the copy an earlier try left behind."""
+        self._ensure(folder)
+        client = self._client()
+        found = self._run("search failed", client.search, [b"HEADER", header.encode(), value.encode()])
+        return sorted(int(u) for u in found)
+
+    def append(self, folder: str, raw: bytes, flags: Sequence[str] = ()) -> None:
+        """APPEND a message (a draft, a note) to a folder, created when missing."""
+        self.ensure_folder(folder)
+        client = self._client()
+        self._run(f"cannot append to {folder!r}", client.append, folder, raw, [f.encode() for f in flags])
+
     def noop(self) -> None:
         """Keep the connection alive (and let the server report new mail)."""
         client = self._client()

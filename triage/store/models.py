@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -212,6 +213,66 @@ class Quarantine(Base):
     raw_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     purge_after: Mapped[datetime]
     purged_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------------------- assessments
+
+
+class AssessmentRow(Base):
+    """The decision for one recorded message, written in the transaction that records it.
+
+    The columns are categories a queue sorts and counts by (no client data); the reasons with
+    their evidence, the actions with their addresses and the client ids are in `detail_enc`.
+    """
+
+    __tablename__ = "assessments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_record_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    assessed_at: Mapped[datetime] = mapped_column(default=now)
+    priority: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[str] = mapped_column(String(200), default="")  # space-separated, in policy.FLAGS order
+    standards: Mapped[str] = mapped_column(String(200), default="")  # space-separated, e.g. "3 9a 10"
+    emergent: Mapped[bool] = mapped_column(Boolean, default=False)
+    emergent_score: Mapped[float] = mapped_column(Float, default=0.0)
+    emergent_kind: Mapped[str] = mapped_column(String(32), default="")
+    hipaa_rights: Mapped[str] = mapped_column(String(200), default="")  # space-separated
+    purpose: Mapped[str] = mapped_column(String(32), default="other")
+    clinical_question: Mapped[bool] = mapped_column(Boolean, default=False)
+    multiple_clients: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent: Mapped[str] = mapped_column(String(16), default="unknown")
+    consent_failures: Mapped[str] = mapped_column(String(100), default="")  # condition codes only
+    email_reply_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    detector: Mapped[str] = mapped_column(String(64), default="")  # what decided, and its version
+    detail_enc: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON: reasons, actions, client ids
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str] = mapped_column(String(320), default="")
+    __table_args__ = (Index("ix_assessments_queue", "mailbox_id", "priority"),)
+
+
+class OutboxRow(Base):
+    """One action the worker must carry out (triage.outbox plans them, triage.actions does them).
+
+    `key` makes each action unique: a retry, or a second message in a thread, never adds a
+    second flag, draft or alert. States: pending -> done | refused | failed; skipped (shadow mode,
+    nothing to do). Addresses and other client data are in `payload_enc`."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    message_record_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=now)
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)  # no client data
+    payload_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
 
 
 # --------------------------------------------------------------------------- consent registry
