@@ -16,6 +16,7 @@ from triage.config import Config, parse_config
 
 try:  # the Dovecot fixtures, when that module is present
     from dovecot_fixture import *  # noqa: F403
+    from smtp_fixture import smtp_sink  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only while the module is being written
     if "dovecot_fixture" not in str(exc):
         raise

@@ -28,6 +28,7 @@ from triage import outbox
 from triage.clock import now
 from triage.config import Config
 from triage.crypto import Crypto
+from triage.drafts import to_bytes
 from triage.mailer import Mailer
 from triage.sources import MailSource
 from triage.store import Store
@@ -66,7 +67,7 @@ class ActionContext:
     kind: str
     detail: dict[str, Any]
     payload: dict[str, Any]
-    item_id: str  # the X-Triage-Item value: unique per action
+    item_id: str  # the item (the message's record id): X-Triage-Item, one per folder
     record_id: int | None
     mailbox: str
     clinician: str
@@ -103,14 +104,16 @@ class Actions:
         message = self.renderers[ctx.kind](ctx)
         if ITEM_HEADER not in message:
             message[ITEM_HEADER] = ctx.item_id
+        item = str(message[ITEM_HEADER])
         if self.config.actions.shadow_mode:
             return "skipped", "shadow mode: the mailbox is not changed"
         if not hasattr(source, "append"):
             return "done", "recorded in the store (a Maildir source is never written to)"
         folder, flags = self._folder_for(ctx.kind, source)
-        if source.find_header(folder, ITEM_HEADER, ctx.item_id):  # type: ignore[attr-defined]
+        source.ensure_folder(folder)  # type: ignore[attr-defined]
+        if source.find_header(folder, ITEM_HEADER, item):  # type: ignore[attr-defined]
             return "done", "already in the mailbox (an earlier try appended it)"
-        source.append(folder, message.as_bytes(), flags)  # type: ignore[attr-defined]
+        source.append(folder, to_bytes(message), flags)  # type: ignore[attr-defined]
         return "done", f"appended to the {'drafts' if ctx.kind == 'draft' else 'notes'} folder"
 
     def _folder_for(self, kind: str, source: Any) -> tuple[str, list[str]]:
@@ -261,6 +264,7 @@ class Actions:
                 received = record.received_at or record.recorded_at
                 if record.facts_enc:
                     facts = self.crypto.decrypt_json(record.facts_enc)
+                facts.update(message_id=record.message_id, language=record.language)
         mailbox = s.get(Mailbox, row.mailbox_id) if row.mailbox_id else None
         assessment = (assessment_store.load(s, self.crypto, row.message_record_id)
                       if row.message_record_id is not None else None)
@@ -269,7 +273,8 @@ class Actions:
             records = consent_store.load(s, self.crypto, clinician=mailbox.clinician_email)
             client = next((r for r in records if r.client_id == assessment.client_ids[0]), None)
         return ActionContext(row.id, row.kind, dict(row.detail), outbox_store.payload(row, self.crypto),
-                             f"triage-{row.id}", row.message_record_id, mailbox.name if mailbox else "",
+                             str(row.message_record_id) if row.message_record_id else f"op-{row.id}",
+                             row.message_record_id, mailbox.name if mailbox else "",
                              mailbox.clinician_email if mailbox else "", facts, assessment, received, client)
 
 

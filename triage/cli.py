@@ -121,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("--on", metavar="YYYY-MM-DD", help="judge consent as of this day (default: today)")
     cl.set_defaults(func=cmd_classify)
 
+    ack = sub.add_parser("ack", help="acknowledge an item (stops the escalation of an emergent alert)")
+    ack.add_argument("item", type=int, help="the item number from the alert or note")
+    ack.add_argument("--by", default="", help="who acknowledges (default: the user running the command)")
+    ack.set_defaults(func=cmd_ack)
+
     from triage.detect.commands import register as register_detector_commands
 
     register_detector_commands(sub)
@@ -368,6 +373,20 @@ def cmd_quarantine_export(args: argparse.Namespace) -> int:
     with os.fdopen(fd, "wb") as fh:
         fh.write(raw)
     print(f"wrote {len(raw)} bytes to {args.out} (it holds client information: delete it when done)")
+    return 0
+
+
+# --------------------------------------------------------------------------- items
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    from triage.review import acknowledge
+
+    _, store, _ = _registry_store(args)
+    who = args.by or _actor()
+    with store.begin() as s:
+        first = acknowledge(s, args.item, who)
+    print(f"item {args.item} acknowledged by {who}" if first else f"item {args.item} was already acknowledged")
     return 0
 
 

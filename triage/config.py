@@ -584,6 +584,9 @@ def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | Non
     actions = ActionsConfig(**reader.table(data.get("actions", {}), ("actions",), "actions"))
     if actions.secure_header and ":" not in actions.secure_header:
         raise reader.fail(("actions", "secure_header"), "must be 'Name: value'")
+    if not actions.secure_subject_tag.strip() and not actions.secure_header:
+        raise reader.fail(("actions", "secure_subject_tag"), "is empty and so is secure_header: drafts need one "
+                          "of them so the gateway sends them by the secure method (standard 1d)")
     if actions.shadow_mode and not data.get("alerts", {}).get("shadow_address"):
         raise reader.fail(("actions", "shadow_mode"), "is true, so alerts.shadow_address is required")
     sm = reader.table(data.get("smtp", {}), ("smtp",), "smtp")

@@ -34,6 +34,8 @@ FOLDERS = {"emergent": "Emergent", "rights_request": "Rights requests", "no_cons
            "multiple_clients": "Multiple clients"}
 KINDS = ("alert", "flag", "draft", "note", "escalation", "operator_alert")
 ORDER = {k: i for i, k in enumerate(KINDS)}  # alerts are worked first
+NOTE_ACTIONS = ("respond_by_phone_or_mail", "verify_identity", "mail_rights_forms", "answer_outside_email",
+                "reply_to_each_client_separately")
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,10 @@ def plan(assessment: Assessment, *, mailbox_id: int, record_id: int, thread: str
         if "send_rights_forms" in kinds:
             out.append(Planned("draft", f"draft:rights:{mailbox_id}:{thread}",
                                {"draft": "rights_reply", "rights": list(a.hipaa_rights)}))
-        if kinds & {"respond_by_phone_or_mail", "verify_identity", "mail_rights_forms"}:
-            note = "no_consent" if "respond_by_phone_or_mail" in kinds else (
-                "verify_identity" if "verify_identity" in kinds else "rights_by_mail")
-            out.append(Planned("note", f"note:{note}:{mailbox_id}:{thread}",
-                               {"note": note, "rights": list(a.hipaa_rights)}))
-        if "answer_outside_email" in kinds:
-            out.append(Planned("note", f"note:clinical_question:{mailbox_id}:{thread}", {"note": "clinical_question"}))
+        # One internal note covers everything the clinician must do outside email for this message.
+        notes = sorted(kinds & set(NOTE_ACTIONS))
+        if notes:
+            out.append(Planned("note", f"note:{mailbox_id}:{thread}", {"notes": notes, "rights": list(a.hipaa_rights)}))
     return sorted(out, key=lambda p: ORDER[p.kind])
 
 

@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
+from triage.actions import Actions
 from triage.assess import StoreAssessor
 from triage.clock import now
 from triage.config import Config, MailboxConfig
@@ -85,6 +86,7 @@ class Worker:
             self._retry_at: dict[int, datetime] = {
                 mb.id: mb.next_attempt_at for mb in s.scalars(select(Mailbox))
                 if mb.next_attempt_at is not None and mb.consecutive_failures}
+        self.actions = Actions(config, store, crypto)
         self._success_written: dict[int, datetime] = {}
         self._heartbeat_written: datetime | None = None
         self.mailboxes = [WatchedMailbox(ids[m.name], m) for m in config.mailboxes if m.enabled]
@@ -123,12 +125,27 @@ class Worker:
             with self.store.begin() as s:
                 ledger.heartbeat(s, self.name, polled=True)
             self._heartbeat_written = t
+        if not result.error:
+            self._act(mailbox, source, result)
         busy = result.error or result.total("new")
         log.log(logging.INFO if busy else logging.DEBUG, "poll done", extra={
             "mailbox": mailbox.config.name, "new": result.total("new"), "recorded": result.total("recorded"),
             "duplicates": result.total("duplicates"), "quarantined": result.total("quarantined"),
             "failed": result.total("failed"), "seconds": round(result.seconds, 3), "ok": not result.error})
         return result
+
+    def _act(self, mailbox: WatchedMailbox, source: MailSource, result: PollResult) -> None:
+        """The outbox right after the poll, on the same connection: emergent alerts leave within the
+        poll that found the message, flags and drafts reach the mailbox before the next one."""
+        if result.total("quarantined"):
+            self.actions.operator_alert(f"quarantine:{mailbox.id}:{now().isoformat(timespec='minutes')}",
+                                        "a message was quarantined", mailbox=mailbox.config.name,
+                                        count=result.total("quarantined"))
+        try:
+            self.actions.run_mail()
+            self.actions.run_mailbox(mailbox.id, source)
+        except Exception:  # each action records its own failure; this is a bug or the store gone
+            log.exception("actions crashed", extra={"mailbox": mailbox.config.name})
 
     def _failed(self, mailbox: WatchedMailbox, result: PollResult, source: MailSource) -> None:
         source.close()
@@ -140,6 +157,12 @@ class Worker:
                 report_after_minutes=self.config.worker.failure_report_minutes)
             if outcome.report:
                 ledger.audit(s, "mailbox_failing_reported", mailbox_id=mailbox.id)
+                failing_since = s.get(Mailbox, mailbox.id).failing_since  # type: ignore[union-attr]
+        if outcome.report:
+            self.actions.operator_alert(
+                f"mailbox:{mailbox.id}:{failing_since.isoformat() if failing_since else ''}",
+                "a mailbox has been failing past its limit", mailbox=mailbox.config.name,
+                error=result.error.split(":", 1)[0][:200], reauthorise=result.reauthorise)
         self._retry_at[mailbox.id] = outcome.retry_at
         extra = {"mailbox": mailbox.config.name, "error": result.error, "retry_at": outcome.retry_at.isoformat()}
         if outcome.first_reauth:
@@ -183,6 +206,8 @@ class Worker:
                               args=[mb], id=f"mailbox-{mb.id}", max_instances=1, coalesce=True,
                               misfire_grace_time=mb.config.poll_interval_seconds,
                               next_run_time=start + timedelta(milliseconds=50 * i))
+        scheduler.add_job(self._mail_job, IntervalTrigger(seconds=self.config.actions.interval_seconds, timezone="UTC"),
+                          id="mail", max_instances=1, coalesce=True, next_run_time=start)
         scheduler.add_job(self._housekeeping_job, IntervalTrigger(hours=1, timezone="UTC"), id="housekeeping",
                           max_instances=1, coalesce=True, next_run_time=start)
         log.info("worker started", extra={"worker": self.name, "mailboxes": len(self.mailboxes)})
@@ -205,6 +230,15 @@ class Worker:
             self.poll_mailbox(mb)
         except Exception:  # a bug in one mailbox's poll must not kill the scheduler thread
             log.exception("poll crashed", extra={"mailbox": mb.config.name})
+
+    def _mail_job(self) -> None:
+        """Alerts, escalations and their retries, whatever the mailboxes are doing."""
+        if self.stop.is_set():
+            return
+        try:
+            self.actions.run_mail()
+        except Exception:
+            log.exception("mail actions crashed")
 
     def _housekeeping_job(self) -> None:
         try:
