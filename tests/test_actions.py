@@ -315,3 +315,76 @@ def test_shadow_mode_changes_no_mailbox_and_alerts_only_the_test_address(
     assert folder_messages(dovecot, imap_user, "Drafts") == []
     assert [r for r, _ in smtp_sink.received] == [["pilot@dmh.example.org"]]
     assert {r.state for r in outbox(w, "flag") + outbox(w, "draft")} == {"skipped"}
+
+
+def test_operator_alerts_a_failing_mailbox_and_a_silent_worker_once(
+        tmp_path: Path, dovecot: Dovecot, imap_user: str, smtp_sink: SmtpSink) -> None:
+    from triage.store.models import WorkerHeartbeat
+
+    w = setup(tmp_path, dovecot, imap_user, smtp_sink)
+    (tmp_path / f"{imap_user}.pw").write_text("wrong-password")  # the mailbox starts failing
+    try:
+        w.poll_all()
+        ahead(timedelta(minutes=31))  # past worker.failure_report_minutes (30)
+        w.poll_all()
+        w.poll_all()
+        with w.store.begin() as s:  # another worker that stopped polling without stopping
+            s.add(WorkerHeartbeat(name="host-b:42", started_at=datetime.now(UTC) - timedelta(hours=2),
+                                  last_poll_at=datetime.now(UTC) - timedelta(hours=1)))
+        w.actions.run_mail()
+        w.actions.run_mail()
+    finally:
+        set_clock(None)
+        w.close()
+    sent = [(r, m["Subject"].removeprefix("[triage] operator: ")) for r, m in smtp_sink.received]
+    admin = ["it-admin@dmh.example.org"]
+    assert sent.count((admin, "a mailbox has been failing past its limit")) == 1
+    assert sent.count((admin, "a worker has not completed a poll in time")) == 1
+    body = smtp_sink.received[0][1].get_content()
+    assert "wrong-password" not in body and "user-secret" not in body
+
+
+def test_check_reaches_the_smtp_server(tmp_path: Path, dovecot: Dovecot, imap_user: str,
+                                       smtp_sink: SmtpSink) -> None:
+    from triage.checks import run_checks
+
+    w = setup(tmp_path, dovecot, imap_user, smtp_sink)
+    w.close()
+    lines = list(run_checks(str(tmp_path / "config.toml")))
+    assert (True, f"smtp: 127.0.0.1:{smtp_sink.port} answers (plain)") in lines
+    smtp_sink.stop()
+    assert any(ok is False and line.startswith("smtp:") for ok, line in run_checks(str(tmp_path / "config.toml")))
+
+
+def test_a_maildir_mailbox_records_its_actions_in_the_store_only(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    import shutil
+
+    from conftest import write_config
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "examples" / "inbox", inbox)
+    before = sorted(p.name for p in inbox.rglob("*"))
+    cfg = write_config(tmp_path, f"""
+        [[mailboxes]]
+        name = "alex-sample"
+        clinician = "alex.morgan@dmh.example.org"
+        kind = "maildir"
+        path = "{inbox}"
+    """, extra=f"""
+        [smtp]
+        host = "127.0.0.1"
+        port = {smtp_sink.port}
+        security = "plain"
+    """)
+    config = load_config(cfg)
+    store = Store(config.store.url)
+    store.ensure_schema()
+    w = Worker(config, store, load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file), detector=Keywords())
+    try:
+        w.poll_all()
+    finally:
+        w.close()
+    flags = outbox(w, "flag")
+    assert flags and {r.state for r in flags} == {"done"}
+    assert sorted(p.name for p in inbox.rglob("*")) == before  # nothing written to the Maildir
+    store.dispose()

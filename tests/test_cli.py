@@ -84,7 +84,8 @@ def test_status_shows_health_and_last_poll(sample: Path) -> None:
 def test_check_passes_and_fails_with_reasons(sample: Path, tmp_path: Path) -> None:
     ok = triage(sample, "check")
     assert ok.returncode == 0, ok.stdout
-    assert all(line.startswith("PASS") for line in ok.stdout.strip().splitlines())
+    assert all(line.startswith(("PASS", "WARN")) for line in ok.stdout.strip().splitlines())
+    assert "WARN  smtp: no server configured" in ok.stdout
     assert "mailbox alex-sample: folder 'INBOX' opens" in ok.stdout
     broken = write_config(tmp_path, f"""
         [[mailboxes]]

@@ -35,7 +35,7 @@ from triage.store import Store
 from triage.store import assessments as assessment_store
 from triage.store import consent as consent_store
 from triage.store import outbox as outbox_store
-from triage.store.models import AssessmentRow, Mailbox, MessageRecord, OutboxRow
+from triage.store.models import AssessmentRow, Mailbox, MessageRecord, OutboxRow, WorkerHeartbeat
 
 log = logging.getLogger("triage.actions")
 
@@ -155,6 +155,7 @@ class Actions:
         result = RunResult()
         with self._mail_lock:
             self.plan_escalations()
+            self.watch_workers()
             with self.store.begin() as s:
                 ids = [r.id for r in outbox_store.due(s, kinds=MAIL_KINDS, limit=limit)]
             for row_id in ids:
@@ -200,6 +201,18 @@ class Actions:
                            for n in range(1, level + 1) for address in dict.fromkeys(targets)]
                 added += len(outbox_store.add(s, planned, self.crypto, mailbox_id=mailbox_id, record_id=record_id))
         return added
+
+    def watch_workers(self) -> None:
+        """A worker that has not completed a poll in `worker.stale_poll_minutes` (and did not stop) is
+        reported once to the administrator: any running worker notices another's silence."""
+        limit = now() - timedelta(minutes=self.config.worker.stale_poll_minutes)
+        with self.store.begin() as s:
+            stale = [(hb.name, hb.last_poll_at or hb.started_at) for hb in s.scalars(select(WorkerHeartbeat).where(
+                WorkerHeartbeat.stopped_at.is_(None)))
+                if (hb.last_poll_at or hb.started_at) < limit]
+        for name, last in stale:
+            self.operator_alert(f"worker:{name}:{last.isoformat()}", "a worker has not completed a poll in time",
+                                worker=name, last_poll=last.isoformat(timespec="seconds"))
 
     def _program_of(self, clinician: str) -> Any:
         c = next((c for c in self.config.clinicians if c.email == clinician), None)

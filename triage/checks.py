@@ -1,6 +1,7 @@
 """`triage check`: everything an administrator should see pass before the first start.
 
-Each check yields (ok, line); the line says what was tested and, on failure, why.
+Each check yields (ok, line); the line says what was tested and, on failure, why. ok is None for a
+warning: something a pilot can run without (no SMTP server yet) but production cannot.
 Later stages add their own checks here (SMTP, drafts folders, models).
 """
 
@@ -13,7 +14,7 @@ from triage.config import Config, load_config
 from triage.errors import TriageError
 
 
-def run_checks(config_path: str) -> Iterator[tuple[bool, str]]:
+def run_checks(config_path: str) -> Iterator[tuple[bool | None, str]]:
     try:
         config = load_config(config_path)
     except TriageError as exc:
@@ -23,6 +24,8 @@ def run_checks(config_path: str) -> Iterator[tuple[bool, str]]:
     yield from _config_file_mode(config_path)
     yield from _store(config)
     yield from _key(config)
+    yield from _forms(config)
+    yield from _smtp(config)
     for mailbox in config.mailboxes:
         if mailbox.enabled:
             yield from _mailbox(config, mailbox.name)
@@ -96,3 +99,46 @@ def _mailbox(config: Config, name: str) -> Iterator[tuple[bool, str]]:
                              f"copying to a folder and \\Flagged")
     finally:
         source.close()
+
+
+def _forms(config: Config) -> Iterator[tuple[bool | None, str]]:
+    """Standard 10: a rights reply attaches the approved form for each right."""
+    for right in ("access", "amendment", "accounting", "restriction", "confidential_communication"):
+        path = config.forms.get(right)
+        if path is None:
+            yield None, f"forms: no form is configured for {right} ([forms] {right}): no rights reply can be drafted"
+        elif not path.is_file():
+            yield None, f"forms: {right}: {path} does not exist: no rights reply can be drafted for it"
+        else:
+            yield True, f"forms: {right}: {path.name}"
+
+
+def _smtp(config: Config) -> Iterator[tuple[bool | None, str]]:
+    """Emergent alerts go by SMTP: the server must answer (and accept the login, when one is set)."""
+    import smtplib
+
+    from triage.config import read_secret
+    from triage.sources.imap import tls_context
+
+    c = config.smtp
+    if not c.host:
+        yield None, "smtp: no server configured ([smtp] host): emergent alerts are recorded but cannot be sent"
+        return
+    try:
+        if c.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
+                                                  context=tls_context(c.verify_tls, c.ca_file))
+        else:
+            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+        with smtp:
+            smtp.ehlo()
+            if c.security == "starttls":
+                smtp.starttls(context=tls_context(c.verify_tls, c.ca_file))
+                smtp.ehlo()
+            if c.username:
+                base = config.path.resolve().parent if config.path else None
+                smtp.login(c.username, read_secret(c.password_env, c.password_file, what="SMTP password", base=base))
+    except (TriageError, smtplib.SMTPException, OSError) as exc:
+        yield False, f"smtp: {c.host}:{c.port} ({c.security}): {type(exc).__name__}: {exc}"
+        return
+    yield True, f"smtp: {c.host}:{c.port} answers ({c.security}{', login accepted' if c.username else ''})"

@@ -285,8 +285,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     failures = 0
     for ok, line in run_checks(args.config):
-        print(("PASS  " if ok else "FAIL  ") + line)
-        failures += not ok
+        print(("WARN  " if ok is None else "PASS  " if ok else "FAIL  ") + line)
+        failures += ok is False
     return 1 if failures else 0
 
 
