@@ -86,6 +86,10 @@ def test_check_passes_and_fails_with_reasons(sample: Path, tmp_path: Path) -> No
     assert ok.returncode == 0, ok.stdout
     assert all(line.startswith(("PASS", "WARN")) for line in ok.stdout.strip().splitlines())
     assert "WARN  smtp: no server configured" in ok.stdout
+    sample.chmod(0o644)
+    assert "WARN  config: " in triage(sample, "check").stdout and "readable by anyone" in triage(sample, "check").stdout
+    sample.chmod(0o600)
+    assert "readable by anyone" not in triage(sample, "check").stdout
     assert "mailbox alex-sample: folder 'INBOX' opens" in ok.stdout
     broken = write_config(tmp_path, f"""
         [[mailboxes]]

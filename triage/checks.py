@@ -31,10 +31,13 @@ def run_checks(config_path: str) -> Iterator[tuple[bool | None, str]]:
             yield from _mailbox(config, mailbox.name)
 
 
-def _config_file_mode(path: str) -> Iterator[tuple[bool, str]]:
+def _config_file_mode(path: str) -> Iterator[tuple[bool | None, str]]:
     mode = os.stat(path).st_mode
     if mode & 0o002:
         yield False, f"config: {path} is writable by anyone; run chmod o-w {path}"
+    elif mode & 0o004:
+        # It holds no secret by design, but it names mailboxes, servers and where secrets live.
+        yield None, f"config: {path} is readable by anyone; run chmod o-r {path}"
 
 
 def _store(config: Config) -> Iterator[tuple[bool, str]]:

@@ -126,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
     ack.add_argument("--by", default="", help="who acknowledges (default: the user running the command)")
     ack.set_defaults(func=cmd_ack)
 
+    keys = sub.add_parser("keys", help="the encryption key of the store")
+    ksub = keys.add_subparsers(metavar="ACTION", required=True)
+    rot = ksub.add_parser("rotate", help="re-encrypt every stored text under a new key (resumable), then drop the "
+                          "old key")
+    rot.add_argument("--force", action="store_true", help="even though a worker looks alive (stop workers first: "
+                     "they keep the key they started with)")
+    rot.set_defaults(func=cmd_keys_rotate)
+
     from triage.detect.commands import register as register_detector_commands
 
     register_detector_commands(sub)
@@ -387,6 +395,29 @@ def cmd_ack(args: argparse.Namespace) -> int:
     with store.begin() as s:
         first = acknowledge(s, args.item, who)
     print(f"item {args.item} acknowledged by {who}" if first else f"item {args.item} was already acknowledged")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from triage.keys import live_workers, rotate
+
+    config, store, _ = _registry_store(args)
+    alive = live_workers(store, config.worker.stale_poll_minutes)
+    if alive and not args.force:
+        print(f"triage: {len(alive)} worker(s) look alive ({', '.join(alive)}); stop them first (they keep the "
+              "key they started with) or use --force", file=sys.stderr)
+        return 2
+    env = os.environ.get(config.store.key_env, "").strip()
+    env_keys = [k.encode() for k in env.split()] if env else None
+    result = rotate(store, None if env_keys else config.store.key_file, env_keys=env_keys, actor=_actor(),
+                    progress=lambda what, n: print(f"  {what}: {n:,} re-encrypted"))
+    total = sum(result.reencrypted.values())
+    if env_keys:
+        print(f"{total:,} texts re-encrypted under the first key of ${config.store.key_env}; now set it to that key "
+              "alone (the old key is then refused)")
+    else:
+        print(("new key made; " if result.started else "an earlier rotation continued; ")
+              + f"{total:,} texts re-encrypted; the old key is no longer accepted")
     return 0
 
 

@@ -45,8 +45,8 @@ class Crypto:
 def load_crypto(key_env: str, key_file: Path, *, create: bool = True) -> Crypto:
     """The key from $key_env, else key_file (created 0600 when missing and create is true)."""
     value = os.environ.get(key_env, "").strip() if key_env else ""
-    if value:
-        return Crypto([value.encode()])
+    if value:  # several keys, space-separated, while a rotation is under way: the first encrypts
+        return Crypto([k.encode() for k in value.split()])
     if key_file.exists():
         if key_file.stat().st_mode & 0o077:
             os.chmod(key_file, 0o600)  # a key readable by others is tightened, not trusted as is

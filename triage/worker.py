@@ -211,6 +211,9 @@ class Worker:
         scheduler.add_job(self._housekeeping_job, IntervalTrigger(hours=1, timezone="UTC"), id="housekeeping",
                           max_instances=1, coalesce=True, next_run_time=start)
         log.info("worker started", extra={"worker": self.name, "mailboxes": len(self.mailboxes)})
+        if self.config.path is not None and self.config.path.exists() and self.config.path.stat().st_mode & 0o004:
+            log.warning("the config file is readable by anyone; run chmod o-r on it",
+                        extra={"config": str(self.config.path)})
         scheduler.start()
         try:
             while not self.stop.wait(1.0):
