@@ -155,3 +155,38 @@ def test_poll_once_prints_the_flags_per_mailbox(tmp_path: Path) -> None:
     assert counts["emergent"] >= 8 and counts["rights"] >= 9
     # Nothing of a message reaches the output.
     assert "@example" not in out.stdout and "@example" not in out.stderr
+
+
+def test_logs_at_debug_hold_no_message_text_address_or_client_name(sample: Path) -> None:
+    """The whole pipeline (registry, parse, assess, outbox, actions) at DEBUG: no line holds a body line,
+    a subject, an address of a sender or client, or a client's name."""
+    import csv
+    import email
+    import email.policy
+
+    text = sample.read_text().replace('log_format = "json"', 'log_format = "json"\nlog_level = "DEBUG"')
+    sample.write_text(text)
+    assert triage(sample, "consent", "import", str(ROOT / "examples" / "registry.csv")).returncode == 0
+    result = triage(sample, "poll", "--once")
+    assert result.returncode == 0, result.stderr
+    logs = result.stderr.lower()
+    assert '"level": "debug"' in logs  # DEBUG lines were written, and are searched too
+    secrets: set[str] = set()
+    for row in csv.DictReader((ROOT / "examples" / "registry.csv").read_text().splitlines()):
+        secrets.update(v.lower() for k, v in row.items()
+                       if k in ("client_name", "consented_email", "client_email", "phone", "mailing_address") and v)
+    inbox = ROOT / "examples" / "inbox"
+    for p in [*(inbox / "new").iterdir(), *(inbox / "cur").iterdir()]:
+        msg = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for header in ("From", "To", "Cc"):
+            for address in getattr(msg.get(header), "addresses", ()):
+                if address.addr_spec:
+                    secrets.add(address.addr_spec.lower())
+        if len(str(msg.get("Subject", ""))) > 8:
+            secrets.add(str(msg["Subject"]).lower())
+        body = msg.get_body(("plain", "html"))
+        if body is not None:
+            secrets.update(line.strip().lower() for line in body.get_content().splitlines() if len(line.strip()) > 25)
+    own = {"alex.morgan@dmh.example.org"}  # the clinician's own address may name the mailbox's owner
+    leaked = sorted(s for s in secrets - own if s in logs)
+    assert not leaked, leaked[:5]
