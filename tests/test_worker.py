@@ -119,3 +119,45 @@ def test_refused_token_is_said_once_and_cleared_on_success(three: Config, caplog
     assert w.poll_mailbox(a, force=True).total("recorded") == 3
     h = health(w, "a")
     assert not h.reauth_required and h.consecutive_failures == 0 and h.failing_since is None
+
+
+def test_a_second_worker_on_sqlite_is_refused_until_the_first_is_gone(three: Config) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from triage.errors import StoreError
+
+    first, second = worker(three), worker(three)
+    first.claim_sqlite()
+    with pytest.raises(StoreError, match="SQLite serves one worker"):
+        second.claim_sqlite()
+    first.close()
+    second.claim_sqlite()  # the first is gone: the second may run
+    second.close()
+    # A worker killed with SIGKILL leaves no lock behind.
+    assert three.path is not None
+    proc = subprocess.Popen([sys.executable, "-m", "triage.cli", "--config", str(three.path), "run"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=three.path.parent,
+                            env={**os.environ, "TRIAGE_KEY": ""})
+    lock = Path(three.store.url.removeprefix("sqlite:///") + ".worker.lock")
+    try:
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and lock.read_text().endswith(f":{proc.pid}")):  # it holds the lock
+            assert proc.poll() is None and time.monotonic() < deadline, "the worker never took the lock"
+            time.sleep(0.1)
+        third = worker(three)
+        with pytest.raises(StoreError, match="another triage worker"):
+            third.claim_sqlite()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        third.claim_sqlite()
+        third.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()

@@ -182,6 +182,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             print(f"triage: no enabled mailbox named {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
         worker.mailboxes = [m for m in worker.mailboxes if m.config.name in args.mailbox]
+    worker.claim_sqlite()
     worker._install_signals()
     with store.begin() as s:
         before = assessments.last_record_id(s)

@@ -9,6 +9,7 @@ once, and never stops the others.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
@@ -17,7 +18,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -30,6 +33,7 @@ from triage.clock import now
 from triage.config import Config, MailboxConfig
 from triage.crypto import Crypto, load_crypto
 from triage.detect import Detector, default_detector
+from triage.errors import StoreError
 from triage.ingest import Ingestor, IngestSettings, PollResult, Progress
 from triage.sources import MailSource
 from triage.sources.maildir import MaildirSource
@@ -87,6 +91,7 @@ class Worker:
                 mb.id: mb.next_attempt_at for mb in s.scalars(select(Mailbox))
                 if mb.next_attempt_at is not None and mb.consecutive_failures}
         self.actions = Actions(config, store, crypto)
+        self._lock: IO[str] | None = None
         self._success_written: dict[int, datetime] = {}
         self._heartbeat_written: datetime | None = None
         self.mailboxes = [WatchedMailbox(ids[m.name], m) for m in config.mailboxes if m.enabled]
@@ -192,8 +197,33 @@ class Worker:
                 ledger.audit(s, "quarantine_purged", count=purged)
                 log.info("quarantined bytes purged", extra={"count": purged})
 
+    def claim_sqlite(self) -> None:
+        """SQLite serves one worker: hold an exclusive lock beside the database file while running, so a
+        second worker stops at once with a clear message (the lock dies with its process, even on SIGKILL)."""
+        if not self.store.is_sqlite or self._lock is not None:
+            return
+        database = self.store.engine.url.database
+        if not database or database == ":memory:":
+            return
+        path = Path(database).with_name(Path(database).name + ".worker.lock")
+        fh = open(path, "a+")  # noqa: SIM115 - held open for the worker's life
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise StoreError(f"another triage worker ({holder}) is using the SQLite store {database}; SQLite "
+                             "serves one worker: stop it, or use PostgreSQL ([store] url) for several") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(self.name)
+        fh.flush()
+        self._lock = fh
+
     def run(self, *, install_signals: bool = True) -> int:
         """Poll on schedule until SIGTERM/SIGINT; returns the exit status."""
+        self.claim_sqlite()
         if install_signals:
             self._install_signals()
         with self.store.begin() as s:
@@ -261,3 +291,6 @@ class Worker:
         for source in self._sources.values():
             source.close()
         self.ingestor.close()
+        if self._lock is not None:
+            self._lock.close()  # releases the SQLite worker lock
+            self._lock = None
