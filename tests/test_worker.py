@@ -161,3 +161,46 @@ def test_a_second_worker_on_sqlite_is_refused_until_the_first_is_gone(three: Con
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_mailboxes_added_to_the_store_are_polled(tmp_path: Path, maildir: Callable[..., tuple[Path, list[str]]],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from triage import cli
+
+    a, _ = maildir(2, path=tmp_path / "a")
+    b, _ = maildir(3, path=tmp_path / "b", start=10)
+    cfg = write_config(tmp_path, f"""
+        [[mailboxes]]
+        name = "a"
+        clinician = "alex.morgan@dmh.example.org"
+        kind = "maildir"
+        path = "{a}"
+    """)
+    base = ["--config", str(cfg), "mailbox"]
+    assert cli.main([*base, "add", "b", "--clinician", "sam.lee@dmh.example.org", "--kind", "maildir",
+                     "--path", str(b)]) == 0
+    assert cli.main([*base, "add", "b", "--clinician", "sam.lee@dmh.example.org", "--kind", "maildir",
+                     "--path", str(b)]) == 1  # the same name twice
+    assert cli.main([*base, "add", "c", "--clinician", "nobody@dmh.example.org", "--kind", "maildir",
+                     "--path", str(b)]) == 1
+    assert cli.main([*base, "add", "d", "--clinician", "sam.lee@dmh.example.org", "--server", "none",
+                     "--user", "x"]) == 1
+    err = capsys.readouterr().err
+    assert "exists already" in err and "is not in the configuration" in err and "is not one of the [servers" in err
+    config = load_config(cfg)
+    w = worker(config)
+    try:
+        results = {r.mailbox: r.total("recorded") for r in w.poll_all()}
+    finally:
+        w.close()
+    assert results == {"a": 2, "b": 3}
+    assert cli.main([*base, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "store" in listing and "config" in listing
+    assert cli.main([*base, "disable", "b"]) == 0
+    assert cli.main([*base, "disable", "a"]) == 2  # from config: edit the config instead
+    w = worker(load_config(cfg))
+    try:
+        assert [m.config.name for m in w.mailboxes] == ["a"]
+    finally:
+        w.close()

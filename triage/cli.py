@@ -134,9 +134,32 @@ def _parser() -> argparse.ArgumentParser:
                      "they keep the key they started with)")
     rot.set_defaults(func=cmd_keys_rotate)
 
+    mb = sub.add_parser("mailbox", help="mailboxes kept in the store (thousands need no config edit)")
+    mbsub = mb.add_subparsers(metavar="ACTION", required=True)
+    madd = mbsub.add_parser("add", help="add a mailbox to watch (checked like a [[mailboxes]] entry)")
+    madd.add_argument("name")
+    madd.add_argument("--clinician", required=True, help="a configured clinicians.email")
+    madd.add_argument("--kind", choices=("imap", "maildir"), default="imap")
+    madd.add_argument("--server", default="", help="a configured [servers.NAME] (imap)")
+    madd.add_argument("--user", default="", help="the IMAP login (imap)")
+    madd.add_argument("--password-env", default="", help="environment variable holding its password")
+    madd.add_argument("--password-file", default="", help="file holding its password")
+    madd.add_argument("--path", default="", help="the Maildir folder (maildir)")
+    madd.add_argument("--folder", action="append", dest="folders", help="a folder to watch (repeatable; "
+                      "default INBOX)")
+    madd.add_argument("--poll-interval", type=int, default=0, help="seconds (default worker.poll_interval_seconds)")
+    madd.set_defaults(func=cmd_mailbox_add)
+    mlist = mbsub.add_parser("list", help="every mailbox, from config and from the store, with its state")
+    mlist.set_defaults(func=cmd_mailbox_list)
+    mdis = mbsub.add_parser("disable", help="stop watching a mailbox added with `mailbox add` (its history stays)")
+    mdis.add_argument("name")
+    mdis.set_defaults(func=cmd_mailbox_disable)
+
     from triage.detect.commands import register as register_detector_commands
+    from triage.review_cli import register as register_review_commands
 
     register_detector_commands(sub)
+    register_review_commands(sub)
 
     q = sub.add_parser("quarantine", help="messages that could not be processed")
     qsub = q.add_subparsers(metavar="ACTION")
@@ -419,6 +442,60 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     else:
         print(("new key made; " if result.started else "an earlier rotation continued; ")
               + f"{total:,} texts re-encrypted; the old key is no longer accepted")
+    return 0
+
+
+# --------------------------------------------------------------------------- mailboxes in the store
+
+
+def cmd_mailbox_add(args: argparse.Namespace) -> int:
+    from triage.config import MailboxConfig
+    from triage.store import ledger
+    from triage.store.org import add_mailbox, sync_organisation
+
+    config, store, _ = _registry_store(args)
+    path = str(Path(args.path).resolve()) if args.path else ""
+    m = MailboxConfig(name=args.name, clinician=args.clinician.strip().lower(), kind=args.kind, path=path,
+                      server=args.server, user=args.user, password_env=args.password_env,
+                      password_file=args.password_file, folders=tuple(args.folders or ("INBOX",)),
+                      poll_interval_seconds=args.poll_interval or config.worker.poll_interval_seconds, enabled=True)
+    with store.begin() as s:
+        sync_organisation(s, config)  # the clinician row the mailbox refers to
+        mailbox_id = add_mailbox(s, config, m)
+        ledger.audit(s, "mailbox_added", actor=_actor(), mailbox_id=mailbox_id)
+    print(f"mailbox {args.name} added; workers pick it up when they start")
+    return 0
+
+
+def cmd_mailbox_list(args: argparse.Namespace) -> int:
+    from triage.store.models import Mailbox
+
+    _, store, _ = _registry_store(args)
+    rows = [("mailbox", "from", "kind", "clinician", "enabled", "last success")]
+    with store.begin() as s:
+        for mb in s.scalars(select(Mailbox).order_by(Mailbox.name)):
+            rows.append((mb.name, mb.origin, mb.kind, mb.clinician_email, "yes" if mb.enabled else "no",
+                         mb.last_success_at.isoformat(timespec="seconds") if mb.last_success_at else "never"))
+    print(_table(rows))
+    return 0
+
+
+def cmd_mailbox_disable(args: argparse.Namespace) -> int:
+    from triage.store import ledger
+    from triage.store.models import Mailbox
+
+    _, store, _ = _registry_store(args)
+    with store.begin() as s:
+        mb = s.scalar(select(Mailbox).where(Mailbox.name == args.name))
+        if mb is None:
+            print(f"triage: no mailbox named {args.name}", file=sys.stderr)
+            return 2
+        if mb.origin == "config":
+            print(f"triage: {args.name} comes from the config file: set enabled = false there", file=sys.stderr)
+            return 2
+        mb.enabled = False
+        ledger.audit(s, "mailbox_disabled", actor=_actor(), mailbox_id=mb.id)
+    print(f"mailbox {args.name} disabled; its history stays in the store")
     return 0
 
 

@@ -122,6 +122,25 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         _s("confidential_communication", "str", "examples/forms/confidential-communication-request-SAMPLE.pdf",
            "Approved request form: confidential communication (9e)."),
     ),
+    "clocks": (
+        _s("start", "choice", "receipt", "When a rights request's clock starts: at the message's receipt, or at the "
+           "receipt of the signed request form (the privacy officer's decision).", choices=("receipt", "signed_form")),
+        _s("access_days", "int", 30, "Days to act on a request for access (45 CFR 164.524).", minimum=1),
+        _s("amendment_days", "int", 60, "Days to act on a request for amendment (164.526).", minimum=1),
+        _s("accounting_days", "int", 60, "Days to act on a request for an accounting of disclosures (164.528).",
+           minimum=1),
+        _s("extension_days", "int", 30, "The one extension allowed for access, amendment and accounting, recorded "
+           "with a reason before the first deadline.", minimum=1),
+        _s("confidential_communication_business_days", "int", 10, "Business days to accept or send the denial "
+           "letter for a confidential-communication request (LACDMH 501.04).", minimum=1),
+        _s("california", "bool", True, "Also keep California's clocks for access (Health & Safety Code 123110)."),
+        _s("inspect_working_days", "int", 5, "California: working days to let the client inspect records.",
+           minimum=1),
+        _s("copies_days", "int", 15, "California: days to provide copies of records.", minimum=1),
+        _s("holidays", "list[date]", [], "Days that are not business days (weekends never are), e.g. "
+           "[\"2026-11-26\", \"2026-12-25\"]."),
+        _s("due_soon_days", "int", 3, "A request due within this many days is 'due soon' (digests).", minimum=0),
+    ),
     "[[programs]]": (
         _r("id", "str", "Short name used by clinicians and mailboxes."),
         _r("name", "str", "Program name."),
@@ -277,6 +296,23 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class ClocksConfig:
+    """The legal clocks of HIPAA rights requests (triage.clocks computes with them)."""
+
+    start: str = "receipt"  # receipt | signed_form
+    access_days: int = 30
+    amendment_days: int = 60
+    accounting_days: int = 60
+    extension_days: int = 30
+    confidential_communication_business_days: int = 10
+    california: bool = True
+    inspect_working_days: int = 5
+    copies_days: int = 15
+    holidays: tuple[date, ...] = ()
+    due_soon_days: int = 3
+
+
+@dataclass(frozen=True)
 class Clinician:
     email: str
     name: str
@@ -336,6 +372,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     forms: dict[str, Path] = field(default_factory=dict)  # right -> approved request form
+    clocks: ClocksConfig = field(default_factory=ClocksConfig)
 
     def program(self, program_id: str) -> Program:
         return next(p for p in self.programs if p.id == program_id)
@@ -469,6 +506,16 @@ class _Reader:
             if s.maximum is not None and value > s.maximum:
                 raise bad(f"at most {s.maximum:g}")
             return float(value) if kind == "float" else value
+        if kind == "list[date]":
+            if not isinstance(value, list):
+                raise bad("a list of dates such as [\"2026-11-26\"]")
+            days = []
+            for v in value:
+                try:
+                    days.append(v if isinstance(v, date) else date.fromisoformat(str(v)))
+                except ValueError:
+                    raise self.fail(path, f"holds {v!r}; expected dates YYYY-MM-DD") from None
+            return days
         if kind == "list[str]":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise bad("a list of strings")
@@ -547,7 +594,7 @@ def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | Non
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     reader = _Reader(text, source)
     known = {"store", "worker", "department", "programs", "clinicians", "servers", "mailboxes", "actions", "smtp",
-             "alerts", "forms"}
+             "alerts", "forms", "clocks"}
     for key in data:
         if key not in known:
             raise reader.fail((key,), f"is not a known section; allowed: {', '.join(sorted(known))}")
@@ -603,8 +650,11 @@ def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | Non
                           f"({alerts.ack_minutes})")
     fm = reader.table(data.get("forms", {}), ("forms",), "forms")
     forms = {right: _resolve(base, path) for right, path in fm.items() if path}
+    ck = reader.table(data.get("clocks", {}), ("clocks",), "clocks")
+    clocks = ClocksConfig(**{**ck, "holidays": tuple(sorted(set(ck["holidays"])))})
     return Config(source and Path(source), store, worker, department, programs, clinicians,
-                  servers, mailboxes, raw=data, actions=actions, smtp=smtp, alerts=alerts, forms=forms)
+                  servers, mailboxes, raw=data, actions=actions, smtp=smtp, alerts=alerts, forms=forms,
+                  clocks=clocks)
 
 
 def _array(value: Any, reader: _Reader, path: tuple[Any, ...]) -> list[Any]:

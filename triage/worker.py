@@ -39,7 +39,7 @@ from triage.sources import MailSource
 from triage.sources.maildir import MaildirSource
 from triage.store import Store, ledger
 from triage.store.models import Mailbox
-from triage.store.org import sync_organisation
+from triage.store.org import store_mailboxes, sync_organisation
 
 log = logging.getLogger("triage.worker")
 
@@ -86,6 +86,7 @@ class Worker:
         self._sources: dict[str, MailSource] = {}
         with store.begin() as s:
             ids = sync_organisation(s, config)
+            stored = store_mailboxes(s, config)
             # Backoff carried over from before a restart; afterwards it is kept here, in memory.
             self._retry_at: dict[int, datetime] = {
                 mb.id: mb.next_attempt_at for mb in s.scalars(select(Mailbox))
@@ -95,6 +96,7 @@ class Worker:
         self._success_written: dict[int, datetime] = {}
         self._heartbeat_written: datetime | None = None
         self.mailboxes = [WatchedMailbox(ids[m.name], m) for m in config.mailboxes if m.enabled]
+        self.mailboxes += [WatchedMailbox(i, m) for i, m in stored]
 
     @staticmethod
     def _token_cache() -> object | None:

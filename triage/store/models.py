@@ -248,7 +248,58 @@ class AssessmentRow(Base):
     detail_enc: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON: reasons, actions, client ids
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str] = mapped_column(String(320), default="")
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str] = mapped_column(String(320), default="")
+    resolution_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted: the note may name the client
     __table_args__ = (Index("ix_assessments_queue", "mailbox_id", "priority"),)
+
+
+class RightsRequest(Base):
+    """The workflow of one HIPAA right requested in one item (triage.review):
+    open -> forms_sent -> signed_form_received -> fulfilled | denied (standard 10: a request is not
+    done when the forms go out). A row appears with the first step or extension recorded; until
+    then the right is "open". Times are when the step happened, as the person said."""
+
+    __tablename__ = "rights_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_record_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    right: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(24), default="open")
+    forms_sent_at: Mapped[datetime | None]
+    forms_sent_by: Mapped[str] = mapped_column(String(320), default="")
+    signed_form_at: Mapped[datetime | None]
+    signed_form_by: Mapped[str] = mapped_column(String(320), default="")
+    closed_at: Mapped[datetime | None]  # fulfilled or denied (the state says which)
+    closed_by: Mapped[str] = mapped_column(String(320), default="")
+    extended_at: Mapped[datetime | None]
+    extended_by: Mapped[str] = mapped_column(String(320), default="")
+    extension_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted free text
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    __table_args__ = (UniqueConstraint("message_record_id", "right", name="uq_rights_request"),
+                      Index("ix_rights_requests_state", "state"))
+
+
+class LabelCorrection(Base):
+    """A person's correction of the detector's labels for one message: training data (triage.review).
+
+    Label columns are None where that label was not corrected. `before` holds the labels as
+    assessed (categories only). The message's own words are never here except the assessment's
+    evidence phrases, encrypted in `evidence_enc`."""
+
+    __tablename__ = "label_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_record_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    corrected_at: Mapped[datetime] = mapped_column(default=now)
+    corrected_by: Mapped[str] = mapped_column(String(320))
+    emergent: Mapped[bool | None] = mapped_column(Boolean)
+    hipaa_rights: Mapped[str | None] = mapped_column(String(200))  # space-separated; "" = none
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    clinical_question: Mapped[bool | None] = mapped_column(Boolean)
+    before: Mapped[dict] = mapped_column(JSON, default=dict)
+    evidence_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    __table_args__ = (Index("ix_label_corrections_item", "message_record_id"),
+                      Index("ix_label_corrections_at", "corrected_at"))
 
 
 class OutboxRow(Base):
