@@ -134,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
                      "they keep the key they started with)")
     rot.set_defaults(func=cmd_keys_rotate)
 
+    au = sub.add_parser("audit", help="the audit trail")
+    ausub = au.add_subparsers(metavar="ACTION", required=True)
+    aver = ausub.add_parser("verify", help="check the audit trail's hash chain; prints the head hash to note")
+    aver.set_defaults(func=cmd_audit_verify)
+
     mb = sub.add_parser("mailbox", help="mailboxes kept in the store (thousands need no config edit)")
     mbsub = mb.add_subparsers(metavar="ACTION", required=True)
     madd = mbsub.add_parser("add", help="add a mailbox to watch (checked like a [[mailboxes]] entry)")
@@ -442,6 +447,20 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     else:
         print(("new key made; " if result.started else "an earlier rotation continued; ")
               + f"{total:,} texts re-encrypted; the old key is no longer accepted")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from triage.store.audit import verify
+
+    _, store, _ = _registry_store(args)
+    with store.begin() as s:
+        result = verify(s)
+    if result.broken_at is not None:
+        print(f"FAIL  audit entry {result.broken_at}: {result.why} ({result.entries - 1:,} entries before it are "
+              "intact)")
+        return 1
+    print(f"PASS  {result.entries:,} audit entries form an unbroken chain; head {result.head}")
     return 0
 
 

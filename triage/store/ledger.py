@@ -33,8 +33,10 @@ from triage.values import RawMessage
 def audit(session: Session, action: str, *, actor: str = "worker", mailbox_id: int | None = None,
           message_record_id: int | None = None, **detail: Any) -> None:
     """Append to the audit trail. Details are ids, counts and error classes: no message text."""
-    session.add(AuditEvent(actor=actor, action=action, mailbox_id=mailbox_id,
-                           message_record_id=message_record_id, detail=detail))
+    from triage.store.audit import chain
+
+    chain(session, AuditEvent(actor=actor, action=action, mailbox_id=mailbox_id, at=now(),
+                              message_record_id=message_record_id, detail=detail))
 
 
 # --------------------------------------------------------------------------- checkpoints

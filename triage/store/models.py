@@ -347,7 +347,10 @@ class ConsentRow(Base):
 
 
 class AuditEvent(Base):
-    """What the worker (or a person) did. Details hold ids and counts, never message text."""
+    """What the worker (or a person) did. Details hold ids and counts, never message text.
+
+    Append-only and tamper-evident: each entry holds the hash of the one before it and its own
+    (triage.store.audit), so a changed, inserted or removed entry breaks the chain."""
 
     __tablename__ = "audit"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -357,6 +360,8 @@ class AuditEvent(Base):
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
     message_record_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
     __table_args__ = (Index("ix_audit_at", "at"),)
 
 
