@@ -23,12 +23,14 @@ from datetime import datetime, timedelta
 from multiprocessing import get_context
 from typing import Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from triage.clock import now
 from triage.config import WorkerConfig
 from triage.crypto import Crypto
 from triage.errors import FolderError, SourceError
+from triage.logs import describe
 from triage.pipeline import Processed, digest, process
 from triage.policy import Assessment
 from triage.sources import MailSource
@@ -71,6 +73,7 @@ class PollResult:
     seconds: float = 0.0
     interrupted: bool = False
     reauthorise: bool = False  # an OAuth2 token was refused: an administrator must act
+    store_error: bool = False  # the database failed (unreachable, disk full): not the mailbox's fault
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.folders)
@@ -136,6 +139,12 @@ class Ingestor:
                 result.folders.append(FolderResult(folder, error=str(exc)))
                 result.error = result.error or str(exc)
                 pending.pop(0)
+            except SQLAlchemyError as exc:
+                # The store, not the mailbox: say precisely what the database said; the next poll retries.
+                result.error = f"store: {describe(exc)}"
+                result.store_error = True
+                log.error("the store failed during a poll", extra={"mailbox": source.name, "error": describe(exc)})
+                break
             except SourceError as exc:
                 source.close()
                 tries += 1
@@ -224,7 +233,12 @@ class Ingestor:
             nonlocal processed_count
             while len(in_flight) > keep:
                 job = in_flight.popleft()
-                self._finish(mailbox_id, folder_state_id, folder, uidvalidity, job, checkpoint, done, out)
+                try:
+                    self._finish(mailbox_id, folder_state_id, folder, uidvalidity, job, checkpoint, done, out)
+                except SQLAlchemyError:
+                    # The store failed (disk full, database gone), not the messages: their tries are given back.
+                    self._unclaim(mailbox_id, folder, uidvalidity, job.batch)
+                    raise
                 processed_count += len(job.batch)
                 if self.progress:
                     self.progress(source.name, folder, processed_count, len(todo))
@@ -249,6 +263,14 @@ class Ingestor:
         # Every batch committed its advance; the next poll starts from here without reading the store.
         self._checkpoints[(mailbox_id, folder)] = (folder_state_id, uidvalidity, checkpoint.last)
         return out
+
+    def _unclaim(self, mailbox_id: int, folder: str, uidvalidity: int, keys: list[str]) -> None:
+        try:
+            with self.store.begin() as s:
+                ledger.unclaim(s, mailbox_id, folder, uidvalidity, keys)
+        except SQLAlchemyError as exc:  # still failing: the tries stay counted, and say so
+            log.error("the store failed; the batch's tries could not be given back",
+                      extra={"mailbox_id": mailbox_id, "error": describe(exc)})
 
     def _uidvalidity_changed(self, s: Session, fs: FolderState, new: int, mailbox: str) -> bool:
         """Re-read the folder under its new UIDVALIDITY, or stop it when it keeps changing."""

@@ -26,6 +26,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from triage.actions import Actions
 from triage.assess import StoreAssessor
@@ -35,6 +36,7 @@ from triage.crypto import Crypto, load_crypto
 from triage.detect import Detector, default_detector
 from triage.errors import StoreError
 from triage.ingest import Ingestor, IngestSettings, PollResult, Progress
+from triage.logs import describe
 from triage.sources import MailSource
 from triage.sources.maildir import MaildirSource
 from triage.store import Store, ledger
@@ -117,8 +119,28 @@ class Worker:
         if source is None:
             source = self._sources[mailbox.config.name] = self._factory(mailbox.config)
         result = self.ingestor.poll(mailbox.id, source, mailbox.config.folders)
+        try:
+            self._record_health(mailbox, result, source)
+        except SQLAlchemyError as exc:  # the store is failing: keep polling, it is retried next time
+            log.error("the store failed while recording mailbox health",
+                      extra={"mailbox": mailbox.config.name, "error": describe(exc)})
+            result.store_error = True
+            result.error = result.error or f"store: {describe(exc)}"
+        if not result.error:
+            self._act(mailbox, source, result)
+        busy = result.error or result.total("new")
+        log.log(logging.INFO if busy else logging.DEBUG, "poll done", extra={
+            "mailbox": mailbox.config.name, "new": result.total("new"), "recorded": result.total("recorded"),
+            "duplicates": result.total("duplicates"), "quarantined": result.total("quarantined"),
+            "failed": result.total("failed"), "seconds": round(result.seconds, 3), "ok": not result.error})
+        return result
+
+    def _record_health(self, mailbox: WatchedMailbox, result: PollResult, source: MailSource) -> None:
         t = now()
-        if result.error:
+        if result.store_error:
+            # Not the mailbox's fault, and the store cannot take a write now: retry soon, say nothing to it.
+            self._retry_at[mailbox.id] = t + timedelta(seconds=mailbox.config.poll_interval_seconds)
+        elif result.error:
             self._failed(mailbox, result, source)
         elif (mailbox.id in self._retry_at or mailbox.id not in self._success_written
               or t - self._success_written[mailbox.id] >= HEALTH_WRITE_INTERVAL):
@@ -132,14 +154,6 @@ class Worker:
             with self.store.begin() as s:
                 ledger.heartbeat(s, self.name, polled=True)
             self._heartbeat_written = t
-        if not result.error:
-            self._act(mailbox, source, result)
-        busy = result.error or result.total("new")
-        log.log(logging.INFO if busy else logging.DEBUG, "poll done", extra={
-            "mailbox": mailbox.config.name, "new": result.total("new"), "recorded": result.total("recorded"),
-            "duplicates": result.total("duplicates"), "quarantined": result.total("quarantined"),
-            "failed": result.total("failed"), "seconds": round(result.seconds, 3), "ok": not result.error})
-        return result
 
     def _act(self, mailbox: WatchedMailbox, source: MailSource, result: PollResult) -> None:
         """The outbox right after the poll, on the same connection: emergent alerts leave within the

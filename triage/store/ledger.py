@@ -104,6 +104,14 @@ def claim(session: Session, mailbox_id: int, folder: str, uidvalidity: int,
     return {k: Claim(existing[k][0] + 1, existing[k][1]) if k in existing else Claim(1, "") for k in keys}
 
 
+def unclaim(session: Session, mailbox_id: int, folder: str, uidvalidity: int, keys: Sequence[str]) -> None:
+    """Give back one try of each key: the batch failed because of the store, not of the messages."""
+    if keys:
+        session.execute(update(Attempt).where(
+            Attempt.mailbox_id == mailbox_id, Attempt.folder == folder, Attempt.uidvalidity == uidvalidity,
+            Attempt.key.in_(list(keys)), Attempt.attempts > 0).values(attempts=Attempt.attempts - 1))
+
+
 def note_failure(session: Session, mailbox_id: int, folder: str, uidvalidity: int, key: str,
                  error: str) -> None:
     session.execute(update(Attempt).where(
