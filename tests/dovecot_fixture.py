@@ -586,6 +586,7 @@ class DroppingProxy:
         self.port = int(self.sock.getsockname()[1])
         self.drops = 0
         self.accepted = 0
+        self.refusing = False  # down(): new connections are closed at once, open ones cut
         self._stop = threading.Event()
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -597,6 +598,9 @@ class DroppingProxy:
                 client, _ = self.sock.accept()
             except OSError:
                 return
+            if self.refusing:  # the server is "down": connections are closed at once
+                client.close()
+                continue
             try:
                 server = socket.create_connection(self.target, timeout=5)
                 server.settimeout(None)
@@ -645,6 +649,14 @@ class DroppingProxy:
         for s in left:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
+
+    def down(self) -> None:
+        """The server becomes unreachable: open connections are cut and new ones closed at once."""
+        self.refusing = True
+        self.cut()
+
+    def up(self) -> None:
+        self.refusing = False
 
     def close(self) -> None:
         self._stop.set()

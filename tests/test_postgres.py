@@ -103,3 +103,61 @@ def test_the_audit_chain_holds_with_several_writers_at_once(pg_url: str) -> None
         result = verify(s)
     store.dispose()
     assert result.broken_at is None and result.entries == 8 * 25 * 2
+
+
+def test_the_database_unreachable_for_a_while_then_back(pg_url: str, tmp_path: Path,
+                                                        maildir: Callable[..., tuple[Path, list[str]]]) -> None:
+    """PostgreSQL behind a proxy that goes down: polls report the store error and the worker keeps
+    going; when it is back, every message is recorded once. (A minute is stood for by a few polls.)"""
+    from conftest import write_config
+    from dovecot_fixture import DroppingProxy
+
+    from triage.config import load_config
+    from triage.worker import Worker
+
+    store = Store(pg_url)
+    store.ensure_schema()
+    store.dispose()
+    proxy = DroppingProxy(5432, limit=10**12)
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    path, _ = maildir(5)
+    cfg = write_config(tmp_path, f"""
+        [[mailboxes]]
+        name = "alex"
+        clinician = "alex.morgan@dmh.example.org"
+        kind = "maildir"
+        path = "{path}"
+    """)
+    cfg.write_text(cfg.read_text().replace(f'url = "sqlite:///{tmp_path / "triage.db"}"', f'url = "{url}"'))
+    config = load_config(cfg)
+    store = Store(config.store.url)
+    w = Worker(config, store, load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file))
+    try:
+        assert w.poll_all()[0].total("recorded") == 5
+        proxy.down()
+        import mailbox as mb
+
+        box = mb.Maildir(path, create=False)
+        for i in range(5, 12):
+            box.add(make_mail_for(i))
+        for _ in range(3):
+            result = w.poll_all()[0]
+            assert result.store_error and result.error.startswith("store: OperationalError")
+        proxy.up()
+        result = w.poll_all()[0]
+        assert not result.error and result.total("recorded") == 7
+    finally:
+        w.close()
+        proxy.close()
+        store.dispose()
+    check = Store(pg_url)
+    with check.begin() as s:
+        assert s.scalar(select(func.count()).select_from(MessageRecord)) == 12
+        assert s.scalar(select(func.count(func.distinct(MessageRecord.message_id)))) == 12
+    check.dispose()
+
+
+def make_mail_for(i: int) -> bytes:
+    from conftest import make_mail
+
+    return make_mail(100 + i)
