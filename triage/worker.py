@@ -40,6 +40,7 @@ from triage.logs import describe
 from triage.sources import MailSource
 from triage.sources.maildir import MaildirSource
 from triage.store import Store, ledger
+from triage.store.leases import Leases
 from triage.store.models import Mailbox
 from triage.store.org import store_mailboxes, sync_organisation
 
@@ -94,6 +95,7 @@ class Worker:
                 mb.id: mb.next_attempt_at for mb in s.scalars(select(Mailbox))
                 if mb.next_attempt_at is not None and mb.consecutive_failures}
         self.actions = Actions(config, store, crypto)
+        self.leases = Leases(store)
         self._lock: IO[str] | None = None
         self._success_written: dict[int, datetime] = {}
         self._heartbeat_written: datetime | None = None
@@ -115,6 +117,18 @@ class Worker:
         retry_at = self._retry_at.get(mailbox.id)
         if not force and retry_at is not None and retry_at > now():
             return None
+        try:
+            with self.leases.mailbox(mailbox.id) as held:
+                if not held:
+                    return None  # another worker is polling it now (several workers on PostgreSQL)
+                return self._poll_held(mailbox)
+        except SQLAlchemyError as exc:  # the lease itself could not be asked for: the store is down
+            log.error("the store failed; the mailbox is polled again later",
+                      extra={"mailbox": mailbox.config.name, "error": describe(exc)})
+            self._retry_at[mailbox.id] = now() + timedelta(seconds=mailbox.config.poll_interval_seconds)
+            return PollResult(mailbox.config.name, error=f"store: {describe(exc)}", store_error=True)
+
+    def _poll_held(self, mailbox: WatchedMailbox) -> PollResult:
         source = self._sources.get(mailbox.config.name)
         if source is None:
             source = self._sources[mailbox.config.name] = self._factory(mailbox.config)
@@ -163,10 +177,16 @@ class Worker:
                                         "a message was quarantined", mailbox=mailbox.config.name,
                                         count=result.total("quarantined"))
         try:
-            self.actions.run_mail()
-            self.actions.run_mailbox(mailbox.id, source)
+            self.run_mail()
+            self.actions.run_mailbox(mailbox.id, source)  # under this mailbox's lease
         except Exception:  # each action records its own failure; this is a bug or the store gone
             log.exception("actions crashed", extra={"mailbox": mailbox.config.name})
+
+    def run_mail(self) -> None:
+        """Alerts and escalations: one worker of the department at a time sends them."""
+        with self.leases.mail_actions() as held:
+            if held:
+                self.actions.run_mail()
 
     def _failed(self, mailbox: WatchedMailbox, result: PollResult, source: MailSource) -> None:
         source.close()
@@ -285,7 +305,7 @@ class Worker:
         if self.stop.is_set():
             return
         try:
-            self.actions.run_mail()
+            self.run_mail()
         except Exception:
             log.exception("mail actions crashed")
 
@@ -307,6 +327,7 @@ class Worker:
         for source in self._sources.values():
             source.close()
         self.ingestor.close()
+        self.leases.close()
         if self._lock is not None:
             self._lock.close()  # releases the SQLite worker lock
             self._lock = None

@@ -6,15 +6,20 @@ mailboxes; mailboxes added with `triage mailbox add` (origin "store") are left a
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from triage.config import Config, MailboxConfig
 from triage.store.models import Clinician, ClinicianAddress, Mailbox, OnCallRule, Program, Supervisor
 
+ORG_LOCK = 0x7472_6F72_67  # "trorg"
+
 
 def sync_organisation(session: Session, config: Config) -> dict[str, int]:
     """Upsert programs, clinicians and mailboxes from config; returns mailbox ids by name."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Several workers starting at once would insert the same rows: one syncs at a time.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ORG_LOCK})
     for p in config.programs:
         row = session.get(Program, p.id) or Program(id=p.id)
         row.name, row.email_approved, row.approved_by = p.name, p.email_approved, p.approved_by
