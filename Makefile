@@ -34,3 +34,4 @@ lint: install
 bench: install servers
 	$(BIN)/python benchmarks/ingest.py --parse-processes 0
 	$(BIN)/python benchmarks/ingest.py --parse-processes 2
+	$(BIN)/python benchmarks/classify.py
