@@ -165,6 +165,12 @@ def _parser() -> argparse.ArgumentParser:
 
     register_detector_commands(sub)
     register_review_commands(sub)
+    from triage.digest_cli import register as register_digest_commands
+
+    register_digest_commands(sub)
+    from triage.web.commands import register as register_web_commands
+
+    register_web_commands(sub)
 
     q = sub.add_parser("quarantine", help="messages that could not be processed")
     qsub = q.add_subparsers(metavar="ACTION")

@@ -141,6 +141,33 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
            "[\"2026-11-26\", \"2026-12-25\"]."),
         _s("due_soon_days", "int", 3, "A request due within this many days is 'due soon' (digests).", minimum=0),
     ),
+    "web": (
+        _s("host", "str", "127.0.0.1", "Address `triage serve` listens on (put a TLS proxy in front of it)."),
+        _s("port", "int", 8080, "Port `triage serve` listens on.", minimum=1, maximum=65535),
+        _s("threads", "int", 8, "Requests served at once.", minimum=1, maximum=64),
+        _s("secure_cookies", "bool", True, "Send cookies only over HTTPS; false only when host is loopback "
+           "(tests on http://localhost)."),
+        _s("same_site", "choice", "Lax", "SameSite of the session cookie: Lax lets a link in an alert open the "
+           "item signed in; Strict does not.", choices=("Lax", "Strict")),
+        _s("session_idle_minutes", "int", 30, "A session unused this long is signed out.", minimum=1),
+        _s("session_max_hours", "int", 12, "A session is signed out this long after sign-in, used or not.",
+           minimum=1),
+        _s("trusted_proxies", "list[str]", [], "Addresses or networks (e.g. 10.0.0.5, 10.0.0.0/24) of the "
+           "single-sign-on proxy; its user header is believed only from these."),
+        _s("proxy_user_header", "str", "X-Forwarded-User", "Header in which the trusted proxy names the signed-in "
+           "user (an email of a `triage user`)."),
+        _s("secret_key_file", "str", "", "Key for the sign-in form's CSRF token; default DATA_DIR/web.key, "
+           "created 0600."),
+    ),
+    "digests": (
+        _s("enabled", "bool", True, "Mail each program's supervisors a digest of its items on the schedule."),
+        _s("schedule", "str", "mon-fri 07:30", "When digests are sent, in each program's time zone: DAYS HH:MM "
+           "(mon-fri 07:30, mon 08:00, 07:30 for every day) or five cron fields (minute hour day month "
+           "weekday; weekday 0 or 7 is Sunday)."),
+        _s("period", "choice", "day", "What a digest covers: day (the days since the previous scheduled digest, "
+           "so Monday's covers the weekend) or week (the seven days before it).", choices=("day", "week")),
+        _s("extra_recipients", "list[str]", [], "Addresses that also receive every program's digest."),
+    ),
     "[[programs]]": (
         _r("id", "str", "Short name used by clinicians and mailboxes."),
         _r("name", "str", "Program name."),
@@ -151,6 +178,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         _s("approved_on", "date", None, "When it was approved (YYYY-MM-DD); needed when approved."),
         _s("time_zone", "zone", None, "Program time zone; default department.time_zone."),
         _s("supervisors", "list[str]", [], "Supervisors' addresses (receive digests and escalations)."),
+        _s("digest_schedule", "str", "", "This program's digest schedule; default digests.schedule."),
+        _s("digest_period", "str", "", "This program's digest period, day or week; default digests.period."),
     ),
     "[[programs.on_call]]": (
         _r("address", "email", "Address paged for emergent mail (may be an SMS or pager gateway)."),
@@ -255,6 +284,32 @@ class Program:
     on_call: tuple[OnCall, ...]
     mailing_address: str = ""
     phone: str = ""
+    digest_schedule: DigestSchedule | None = None  # None: digests.schedule
+    digest_period: str = ""  # "": digests.period
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When digests are sent: the fields of APScheduler's CronTrigger, read in a program's time zone."""
+
+    text: str
+    minute: str
+    hour: str
+    day: str = "*"
+    month: str = "*"
+    day_of_week: str = "*"  # APScheduler's names (mon..sun), never crontab numbers
+
+    def fields(self) -> dict[str, str]:
+        return {"minute": self.minute, "hour": self.hour, "day": self.day, "month": self.month,
+                "day_of_week": self.day_of_week}
+
+
+@dataclass(frozen=True)
+class DigestsConfig:
+    enabled: bool = True
+    schedule: DigestSchedule = field(default_factory=lambda: parse_schedule("mon-fri 07:30"))
+    period: str = "day"
+    extra_recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -285,6 +340,22 @@ class SmtpConfig:
     password_file: str = ""
     from_address: str = "triage@localhost"
     timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The review pages (triage.web)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    secure_cookies: bool = True
+    same_site: str = "Lax"
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks, validated
+    proxy_user_header: str = "X-Forwarded-User"
+    secret_key_file: Path | None = None  # None: DATA_DIR/web.key
 
 
 @dataclass(frozen=True)
@@ -373,6 +444,8 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     forms: dict[str, Path] = field(default_factory=dict)  # right -> approved request form
     clocks: ClocksConfig = field(default_factory=ClocksConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    digests: DigestsConfig = field(default_factory=DigestsConfig)
 
     def program(self, program_id: str) -> Program:
         return next(p for p in self.programs if p.id == program_id)
@@ -560,6 +633,96 @@ def _parse_days(text: str, reader: _Reader, path: tuple[Any, ...]) -> frozenset[
     return frozenset(days)
 
 
+def parse_schedule(text: str) -> DigestSchedule:
+    """A digest schedule: "DAYS HH:MM" (mon-fri 07:30, sat,sun 09:00; HH:MM alone is every day) or five
+    cron fields "minute hour day month weekday" where weekday 0 or 7 is Sunday, as in crontab. Raises
+    ValueError saying what is wrong."""
+    parts = text.split()
+    if len(parts) in (1, 2):
+        days = _schedule_days(parts[0]) if len(parts) == 2 else None
+        hh, sep, mm = parts[-1].partition(":")
+        if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
+            raise ValueError(f"{parts[-1]!r} is not a time HH:MM")
+        return DigestSchedule(text, str(int(mm)), str(int(hh)),
+                              day_of_week=",".join(_DAYS[d] for d in sorted(days)) if days else "*")
+    if len(parts) != 5:
+        raise ValueError("expected DAYS HH:MM such as mon-fri 07:30, or five cron fields such as 30 7 * * 1-5")
+    minute, hour, day, month, weekday = parts
+    days = _cron_weekdays(weekday)
+    schedule = DigestSchedule(text, minute, hour, day, month,
+                              "*" if len(days) == 7 else ",".join(_DAYS[d] for d in sorted(days)))
+    from apscheduler.triggers.cron import CronTrigger  # only to check the fields as the worker will read them
+
+    try:
+        CronTrigger(**schedule.fields(), timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"not a valid cron line: {exc}") from None
+    return schedule
+
+
+def _schedule_days(text: str) -> frozenset[int]:
+    days: set[int] = set()
+    for chunk in text.lower().split(","):
+        a, dash, b = chunk.partition("-")
+        if a not in _DAYS or (dash and b not in _DAYS):
+            raise ValueError(f"{text!r} is not days such as mon-fri, sat,sun or mon-sun")
+        i, j = _DAYS.index(a), _DAYS.index(b) if dash else _DAYS.index(a)
+        days.update(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
+    return frozenset(days)
+
+
+def _cron_weekdays(field_text: str) -> frozenset[int]:
+    """A crontab weekday field (numbers 0-7, 0 and 7 Sunday, or names; ranges and steps) as Monday-based days."""
+    names = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+    def number(token: str, *, end: bool = False) -> int:
+        t = token.lower()
+        if t in names:
+            return 7 if end and t == "sun" else names.index(t)  # "mon-sun" runs to the week's end
+        if t.isdigit() and int(t) <= 7:
+            return int(t)
+        raise ValueError(f"weekday {token!r} is not 0-7 or sun..sat")
+
+    days: set[int] = set()
+    for chunk in field_text.split(","):
+        rng, slash, step_text = chunk.partition("/")
+        if slash and not (step_text.isdigit() and int(step_text) > 0):
+            raise ValueError(f"weekday step {step_text!r} is not a positive number")
+        step = int(step_text) if slash else 1
+        if rng == "*":
+            first, last = 0, 6
+        else:
+            a, dash, b = rng.partition("-")
+            first = number(a)
+            last = number(b, end=True) if dash else (6 if slash else first)
+            if last < first:
+                raise ValueError(f"weekday range {rng!r} runs backwards")
+        days.update((n - 1) % 7 for n in range(first, last + 1, step))  # crontab Sunday 0 -> Monday-based 6
+    return frozenset(days)
+
+
+def _schedule(text: str, reader: _Reader, path: tuple[Any, ...]) -> DigestSchedule:
+    try:
+        return parse_schedule(text)
+    except ValueError as exc:
+        raise reader.fail(path, f"is {text!r}: {exc}") from None
+
+
+def _digest_period(value: str, reader: _Reader, path: tuple[Any, ...]) -> str:
+    if value not in ("", "day", "week"):
+        raise reader.fail((*path, "digest_period"), f"is {value!r}; expected day or week")
+    return value
+
+
+def _digests(value: Any, reader: _Reader) -> DigestsConfig:
+    d = reader.table(value, ("digests",), "digests")
+    for a in d["extra_recipients"]:
+        if not _EMAIL.match(a.strip()):
+            raise reader.fail(("digests", "extra_recipients"), f"holds {a!r}; expected email addresses")
+    return DigestsConfig(d["enabled"], _schedule(d["schedule"], reader, ("digests", "schedule")), d["period"],
+                         tuple(a.strip().lower() for a in d["extra_recipients"]))
+
+
 def is_loopback(host: str) -> bool:
     """True for localhost and loopback addresses: the only hosts plain IMAP may use."""
     if host.lower() in ("localhost", "localhost.localdomain"):
@@ -594,7 +757,7 @@ def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | Non
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     reader = _Reader(text, source)
     known = {"store", "worker", "department", "programs", "clinicians", "servers", "mailboxes", "actions", "smtp",
-             "alerts", "forms", "clocks"}
+             "alerts", "forms", "clocks", "web", "digests"}
     for key in data:
         if key not in known:
             raise reader.fail((key,), f"is not a known section; allowed: {', '.join(sorted(known))}")
@@ -652,9 +815,29 @@ def parse_config(text: str, *, source: str = "config.toml", base_dir: Path | Non
     forms = {right: _resolve(base, path) for right, path in fm.items() if path}
     ck = reader.table(data.get("clocks", {}), ("clocks",), "clocks")
     clocks = ClocksConfig(**{**ck, "holidays": tuple(sorted(set(ck["holidays"])))})
+    digests = _digests(data.get("digests", {}), reader)
+    web = _web(data.get("web", {}), reader, base, data_dir)
     return Config(source and Path(source), store, worker, department, programs, clinicians,
                   servers, mailboxes, raw=data, actions=actions, smtp=smtp, alerts=alerts, forms=forms,
-                  clocks=clocks)
+                  clocks=clocks, web=web, digests=digests)
+
+
+def _web(value: Any, reader: _Reader, base: Path, data_dir: Path) -> WebConfig:
+    w = reader.table(value, ("web",), "web")
+    if not w["secure_cookies"] and not is_loopback(w["host"]):
+        raise reader.fail(("web", "secure_cookies"), f"is false but host {w['host']!r} is not loopback; cookies "
+                          "without Secure are only for tests on http://localhost")
+    for proxy in w["trusted_proxies"]:
+        try:
+            ipaddress.ip_network(proxy.strip(), strict=False)
+        except ValueError:
+            raise reader.fail(("web", "trusted_proxies"), f"holds {proxy!r}; expected IP addresses or networks "
+                              "such as 10.0.0.5 or 10.0.0.0/24") from None
+    if w["trusted_proxies"] and not re.fullmatch(r"[A-Za-z0-9-]+", w["proxy_user_header"]):
+        raise reader.fail(("web", "proxy_user_header"), "must be a header name such as X-Forwarded-User")
+    return WebConfig(**{**w, "trusted_proxies": tuple(p.strip() for p in w["trusted_proxies"]),
+                        "secret_key_file": _resolve(base, w["secret_key_file"]) if w["secret_key_file"]
+                        else data_dir / "web.key"})
 
 
 def _array(value: Any, reader: _Reader, path: tuple[Any, ...]) -> list[Any]:
@@ -692,7 +875,10 @@ def _programs(value: Any, reader: _Reader, default_zone: str) -> tuple[Program, 
                 raise reader.fail((*path, "supervisors"), f"item {k} is {sup!r}; expected an email address")
         out.append(Program(p["id"], p["name"], p["email_approved"], p["approved_by"], p["approved_on"],
                            p["time_zone"] or default_zone, tuple(s.lower() for s in p["supervisors"]),
-                           tuple(on_call), p["mailing_address"], p["phone"]))
+                           tuple(on_call), p["mailing_address"], p["phone"],
+                           digest_schedule=_schedule(p["digest_schedule"], reader, (*path, "digest_schedule"))
+                           if p["digest_schedule"] else None,
+                           digest_period=_digest_period(p["digest_period"], reader, path)))
     _unique([p.id for p in out], reader, ("programs",), "program id")
     return tuple(out)
 

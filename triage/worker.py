@@ -276,6 +276,10 @@ class Worker:
                           id="mail", max_instances=1, coalesce=True, next_run_time=start)
         scheduler.add_job(self._housekeeping_job, IntervalTrigger(hours=1, timezone="UTC"), id="housekeeping",
                           max_instances=1, coalesce=True, next_run_time=start)
+        from triage import digest
+
+        digest.schedule_jobs(scheduler, self.store, self.actions.crypto, self.config, self.actions.mailer,
+                             stop=self.stop)
         log.info("worker started", extra={"worker": self.name, "mailboxes": len(self.mailboxes)})
         if self.config.path is not None and self.config.path.exists() and self.config.path.stat().st_mode & 0o004:
             log.warning("the config file is readable by anyone; run chmod o-r on it",

@@ -371,3 +371,41 @@ class WorkerHeartbeat(Base):
     started_at: Mapped[datetime]
     last_poll_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------------------- web pages (triage.web)
+
+
+class User(Base):
+    """A person who signs in to the review pages. Role: clinician (their own mailboxes), supervisor
+    (their program's), administrator (all). The password is an Argon2 hash; "" for an account that
+    signs in only through the trusted single-sign-on proxy."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    program_id: Mapped[str | None] = mapped_column(String(64))
+    time_zone: Mapped[str] = mapped_column(String(64), default="")  # "" = the clinician's or program's zone
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, so the table
+    cannot be replayed. Expiry (idle and absolute) is checked on every request against [web]."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16), default="password")  # password | proxy
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=now)
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
