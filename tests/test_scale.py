@@ -127,6 +127,8 @@ def test_three_workers_sixty_mailboxes_one_killed(dovecot: Dovecot, tmp_path: Pa
     assert set(states) <= {"done", "skipped"}, states
     emergent = MAILBOXES * (1 + 1)  # message 0 and message 100 of each mailbox
     assert alerts == emergent
-    # Each alert reached the SMTP server once (the kill may not make one go out twice).
-    sent = [m["X-Triage-Item"] or m["Subject"] for _, m in smtp_sink.received]
-    assert len(sent) == len(set(sent)) == emergent
+    # Each alert reached the SMTP server. SMTP is at-least-once: the one worker killed may have been
+    # between the server's 250 and its commit for the one alert it was sending, and then that alert
+    # went out again, under the same Message-ID. Nothing else is ever sent twice.
+    ids = [m["Message-ID"] for _, m in smtp_sink.received]
+    assert len(set(ids)) == emergent and len(ids) - len(set(ids)) <= 1

@@ -169,6 +169,12 @@ class Actions:
             to = [self.config.alerts.shadow_address]
         del message["To"]
         message["To"] = ", ".join(to)
+        # SMTP is at-least-once: a worker killed after the server took the alert and before the store
+        # recorded it sends it again (a duplicate alert beats a lost one). The same Message-ID on every
+        # try lets mail clients and gateways fold such a duplicate into one.
+        domain = self.config.smtp.from_address.rpartition("@")[2] or "triage.invalid"
+        del message["Message-ID"]
+        message["Message-ID"] = f"<triage-{ctx.kind}-{ctx.row_id}@{domain}>"
         self.mailer.send(message, to)
         return "done", "sent"
 
