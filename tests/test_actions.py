@@ -159,6 +159,8 @@ def test_a_retry_after_the_append_but_before_the_commit_leaves_one_draft(
             row = s.scalar(select(OutboxRow).where(OutboxRow.kind == "draft"))
             assert row is not None
             row.state, row.done_at = "pending", None
+        w.close()
+        w = Worker(w.config, w.store, w.actions.crypto, detector=Keywords())  # the restarted worker
         w.poll_all()
     finally:
         w.close()

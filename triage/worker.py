@@ -101,6 +101,8 @@ class Worker:
         self._heartbeat_written: datetime | None = None
         self.mailboxes = [WatchedMailbox(ids[m.name], m) for m in config.mailboxes if m.enabled]
         self.mailboxes += [WatchedMailbox(i, m) for i, m in stored]
+        # Mailbox actions to look for after the next poll even when it finds nothing new.
+        self._actions_due: dict[int, datetime] = {mb.id: now() for mb in self.mailboxes}
 
     @staticmethod
     def _token_cache() -> object | None:
@@ -176,9 +178,19 @@ class Worker:
             self.actions.operator_alert(f"quarantine:{mailbox.id}:{now().isoformat(timespec='minutes')}",
                                         "a message was quarantined", mailbox=mailbox.config.name,
                                         count=result.total("quarantined"))
+        # An idle poll costs no outbox queries: actions are looked for after a poll that recorded mail,
+        # while some are waiting for a retry, and once after start (what an earlier run left).
+        retry_at = self._actions_due.get(mailbox.id)
+        if not result.total("recorded") and (retry_at is None or retry_at > now()):
+            return
         try:
-            self.run_mail()
-            self.actions.run_mailbox(mailbox.id, source)  # under this mailbox's lease
+            if result.total("recorded"):
+                self.run_mail()  # an emergent alert leaves within the poll that found the message
+            outcome = self.actions.run_mailbox(mailbox.id, source)  # under this mailbox's lease
+            if outcome.retried:
+                self._actions_due[mailbox.id] = now() + timedelta(seconds=5)
+            else:
+                self._actions_due.pop(mailbox.id, None)
         except Exception:  # each action records its own failure; this is a bug or the store gone
             log.exception("actions crashed", extra={"mailbox": mailbox.config.name})
 
