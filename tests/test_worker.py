@@ -204,3 +204,34 @@ def test_mailboxes_added_to_the_store_are_polled(tmp_path: Path, maildir: Callab
         assert [m.config.name for m in w.mailboxes] == ["a"]
     finally:
         w.close()
+
+
+def test_connections_are_bounded_least_recently_polled_closed_first(tmp_path: Path,
+                                                                    maildir: Callable[..., tuple[Path, list[str]]]
+                                                                    ) -> None:
+    paths = [maildir(1, path=tmp_path / f"m{i}", start=10 * i)[0] for i in range(4)]
+    cfg = write_config(tmp_path, "".join(f"""
+        [[mailboxes]]
+        name = "m{i}"
+        clinician = "alex.morgan@dmh.example.org"
+        kind = "maildir"
+        path = "{p}"
+    """ for i, p in enumerate(paths)))
+    cfg.write_text(cfg.read_text().replace("[worker]\n", "[worker]\nmax_connections = 2\n"))
+    config = load_config(cfg)
+    closed: list[str] = []
+
+    class Counting(MaildirSource):
+        def close(self) -> None:
+            closed.append(self.name)
+            super().close()
+
+    w = worker(config, lambda m: Counting(m.name, m.path))
+    try:
+        results = w.poll_all()
+        assert [r.total("recorded") for r in results] == [1, 1, 1, 1]
+        assert list(w._sources) == ["m2", "m3"] and closed == ["m0", "m1"]
+        w.poll_mailbox(w.mailboxes[2], force=True)  # m2 becomes the most recent: m3 would go next
+        assert list(w._sources) == ["m3", "m2"]
+    finally:
+        w.close()

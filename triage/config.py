@@ -64,6 +64,8 @@ SCHEMA: dict[str, tuple[Setting, ...]] = {
         _s("parse_processes", "int", 0, "Processes that parse mail beside the poller (0: parse in the poller; "
            "about one per spare core helps a large first read).", minimum=0, maximum=64),
         _s("stale_poll_minutes", "int", 15, "`triage status` warns when no poll completed for this long.", minimum=1),
+        _s("max_connections", "int", 100, "Mailbox connections a worker keeps open between polls; beyond it the "
+           "least recently polled is closed (and opened again on its next poll).", minimum=1),
         _s("log_format", "choice", "json", "Log lines as JSON or plain text.", choices=("json", "text")),
         _s("log_level", "choice", "INFO", "Lowest level logged.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     ),
@@ -251,6 +253,7 @@ class WorkerConfig:
     uidvalidity_change_limit: int
     parse_processes: int
     stale_poll_minutes: int
+    max_connections: int
     log_format: str
     log_level: str
 

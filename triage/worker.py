@@ -86,7 +86,9 @@ class Worker:
                                  assessor=StoreAssessor(store, crypto, config, detector or default_detector()))
         self._tokens = self._token_cache()
         self._factory = source_factory or (lambda m: make_source(config, m, self._tokens))
-        self._sources: dict[str, MailSource] = {}
+        self._sources: dict[str, MailSource] = {}  # insertion order = least recently polled first
+        self._sources_lock = threading.Lock()
+        self._busy: set[str] = set()
         with store.begin() as s:
             ids = sync_organisation(s, config)
             stored = store_mailboxes(s, config)
@@ -131,9 +133,22 @@ class Worker:
             return PollResult(mailbox.config.name, error=f"store: {describe(exc)}", store_error=True)
 
     def _poll_held(self, mailbox: WatchedMailbox) -> PollResult:
-        source = self._sources.get(mailbox.config.name)
-        if source is None:
-            source = self._sources[mailbox.config.name] = self._factory(mailbox.config)
+        name = mailbox.config.name
+        with self._sources_lock:
+            source = self._sources.pop(name, None)
+            self._busy.add(name)
+        try:
+            if source is None:
+                source = self._factory(mailbox.config)
+            with self._sources_lock:
+                self._sources[name] = source  # now the most recently polled
+            self._bound_connections()
+            return self._poll_with(mailbox, source)
+        finally:
+            with self._sources_lock:
+                self._busy.discard(name)
+
+    def _poll_with(self, mailbox: WatchedMailbox, source: MailSource) -> PollResult:
         result = self.ingestor.poll(mailbox.id, source, mailbox.config.folders)
         try:
             self._record_health(mailbox, result, source)
@@ -150,6 +165,16 @@ class Worker:
             "duplicates": result.total("duplicates"), "quarantined": result.total("quarantined"),
             "failed": result.total("failed"), "seconds": round(result.seconds, 3), "ok": not result.error})
         return result
+
+    def _bound_connections(self) -> None:
+        """Keep at most worker.max_connections mailbox connections: a department has thousands of
+        mailboxes and a server allows a worker only so many. The least recently polled is closed."""
+        with self._sources_lock:
+            while len(self._sources) > self.config.worker.max_connections:
+                name = next(iter(self._sources))
+                if name in self._busy:
+                    break  # polled right now by another thread; closed on a later pass
+                self._sources.pop(name).close()
 
     def _record_health(self, mailbox: WatchedMailbox, result: PollResult, source: MailSource) -> None:
         t = now()
