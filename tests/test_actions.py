@@ -4,7 +4,6 @@ SMTP is down, refusals. The detector is a keyword stand-in, so these tests are a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -14,12 +13,12 @@ from conftest import ROOT, make_mail
 from dovecot_fixture import Dovecot
 from smtp_fixture import SmtpSink
 from sqlalchemy import select
+from stand_ins import Keywords
 from test_imap import imap_config
 
 from triage.clock import set_clock
 from triage.config import load_config
 from triage.crypto import load_crypto
-from triage.detect import Detection, Evidence, Text
 from triage.registry import parse_csv
 from triage.sources.imap import ImapSource
 from triage.store import Store
@@ -38,28 +37,6 @@ C-2,Lee Example,alex.morgan@dmh.example.org,other@example.com,,1990-01-01,self,,
 2 Main St,en
 """
 PHRASES = {"copy of my records": "access", "correct my record": "amendment"}
-
-
-class Keywords:
-    """Emergent on 'pills tonight'; rights by PHRASES; a clinical question on 'double my dose'."""
-
-    name = "keywords-test"
-
-    def detect(self, text: Text) -> Detection:
-        t = text.new_text.lower()
-        evidence = [Evidence(r, p, "rule:test") for p, r in PHRASES.items() if p in t]
-        emergent = "pills tonight" in t
-        if emergent:
-            evidence.append(Evidence("emergent", "pills tonight", "rule:test"))
-        clinical = "double my dose" in t
-        if clinical:
-            evidence.append(Evidence("clinical_question", "double my dose", "rule:test"))
-        return Detection(emergent, 0.95 if emergent else 0.02, "intent_or_plan" if emergent else "",
-                         tuple(r for r in ("access", "amendment") if r in [e.label for e in evidence]),
-                         "scheduling", clinical, tuple(evidence), self.name)
-
-    def detect_many(self, texts: Sequence[Text]) -> list[Detection]:
-        return [self.detect(t) for t in texts]
 
 
 def setup(tmp_path: Path, dovecot: Dovecot, user: str, smtp: SmtpSink, *, extra: str = "") -> Worker:
@@ -91,7 +68,7 @@ admin_address = "it-admin@dmh.example.org"
     crypto = load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file)
     with store.begin() as s:
         consent_store.save(s, crypto, parse_csv(REGISTRY))
-    return Worker(config, store, crypto, detector=Keywords())
+    return Worker(config, store, crypto, detector=Keywords(PHRASES))
 
 
 def deliver(dovecot: Dovecot, user: str, n: int, body: str, sender: str = "client@example.com", **kw: str) -> None:
@@ -160,7 +137,7 @@ def test_a_retry_after_the_append_but_before_the_commit_leaves_one_draft(
             assert row is not None
             row.state, row.done_at = "pending", None
         w.close()
-        w = Worker(w.config, w.store, w.actions.crypto, detector=Keywords())  # the restarted worker
+        w = Worker(w.config, w.store, w.actions.crypto, detector=Keywords(PHRASES))  # the restarted worker
         w.poll_all()
     finally:
         w.close()
@@ -381,7 +358,7 @@ def test_a_maildir_mailbox_records_its_actions_in_the_store_only(tmp_path: Path,
     config = load_config(cfg)
     store = Store(config.store.url)
     store.ensure_schema()
-    w = Worker(config, store, load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file), detector=Keywords())
+    w = Worker(config, store, load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file), detector=Keywords(PHRASES))
     try:
         w.poll_all()
     finally:

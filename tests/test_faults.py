@@ -16,7 +16,8 @@ import pytest
 from conftest import make_mail, require
 from dovecot_fixture import Dovecot
 from sqlalchemy import func, select
-from test_actions import Keywords
+from stand_ins import Keywords
+from test_actions import PHRASES
 from test_imap import imap_config, recorded
 
 from triage.clock import set_clock
@@ -35,7 +36,7 @@ def worker(cfg: Path, **kw: object) -> Worker:
     config = load_config(cfg)
     store = Store(config.store.url)
     store.ensure_schema()
-    w = Worker(config, store, load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file), detector=Keywords())
+    w = Worker(config, store, load_crypto("NO_SUCH_ENV_FOR_TESTS", config.store.key_file), detector=Keywords(PHRASES))
     w.ingestor.settings = type(w.ingestor.settings)(**{**vars(w.ingestor.settings), "reconnect_delay": 0.01, **kw})
     return w
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import mailbox
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_mail, write_config
 from sqlalchemy import select
+from stand_ins import Keywords
 
 from triage import review
 from triage.assess import StoreAssessor
 from triage.clock import set_clock
 from triage.config import Config, load_config
 from triage.crypto import Crypto, load_crypto
-from triage.detect import Detection, Evidence, Text
 from triage.ingest import Ingestor, IngestSettings
 from triage.registry import parse_csv
 from triage.review_cli import register
@@ -68,28 +68,6 @@ T0 = datetime(2026, 11, 16, 17, 0, tzinfo=UTC)  # Monday 09:00 in Los Angeles
 SUBJECT = "Private subject"
 
 
-class Keywords:
-    """Emergent on 'pills tonight'; rights by PHRASES; a clinical question on 'double my dose'."""
-
-    name = "keywords-test"
-
-    def detect(self, text: Text) -> Detection:
-        t = text.new_text.lower()
-        evidence = [Evidence(r, p, "rule:test") for p, r in PHRASES.items() if p in t]
-        emergent = "pills tonight" in t
-        if emergent:
-            evidence.append(Evidence("emergent", "pills tonight", "rule:test"))
-        clinical = "double my dose" in t
-        if clinical:
-            evidence.append(Evidence("clinical_question", "double my dose", "rule:test"))
-        rights = tuple(r for r in PHRASES.values() if r in [e.label for e in evidence])
-        return Detection(emergent, 0.95 if emergent else 0.02, "intent_or_plan" if emergent else "", rights,
-                         "scheduling" if "appointment" in t else "other", clinical, tuple(evidence), self.name)
-
-    def detect_many(self, texts: Sequence[Text]) -> list[Detection]:
-        return [self.detect(t) for t in texts]
-
-
 @dataclass
 class Env:
     config: Config
@@ -108,7 +86,7 @@ class Env:
             make_mail(self.n, sender=sender, body=body, subject=SUBJECT))
         set_clock(lambda: at)
         ingestor = Ingestor(self.store, self.crypto, IngestSettings(batch_size=10),
-                            assessor=StoreAssessor(self.store, self.crypto, self.config, Keywords()))
+                            assessor=StoreAssessor(self.store, self.crypto, self.config, Keywords(PHRASES)))
         result = ingestor.poll(self.ids[mailbox_name], MaildirSource(mailbox_name, self.paths[mailbox_name]),
                                ("INBOX",))
         assert result.total("recorded") == 1, result

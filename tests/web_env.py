@@ -4,7 +4,6 @@ with a keyword stand-in detector), with accounts of every role. Synthetic data o
 from __future__ import annotations
 
 import mailbox
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -13,12 +12,12 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from conftest import ROOT, write_config
 from sqlalchemy import select
+from stand_ins import Keywords
 
 from triage.assess import StoreAssessor
 from triage.clock import set_clock
 from triage.config import Config, load_config
 from triage.crypto import Crypto, load_crypto
-from triage.detect import Detection, Evidence, Text
 from triage.ingest import Ingestor, IngestSettings
 from triage.registry import parse_csv
 from triage.sources.maildir import MaildirSource
@@ -69,28 +68,6 @@ SUBJECT = "Private subject"
 PRIVATE = ("Pat Example", "pills tonight", SUBJECT, "copy of my records", "555-0101", "client@example.com")
 
 
-class Keywords:
-    """Emergent on 'pills tonight'; rights by PHRASES; a clinical question on 'double my dose'."""
-
-    name = "keywords-test"
-
-    def detect(self, text: Text) -> Detection:
-        t = text.new_text.lower()
-        evidence = [Evidence(r, p, "rule:test") for p, r in PHRASES.items() if p in t]
-        emergent = "pills tonight" in t
-        if emergent:
-            evidence.append(Evidence("emergent", "pills tonight", "rule:test"))
-        clinical = "double my dose" in t
-        if clinical:
-            evidence.append(Evidence("clinical_question", "double my dose", "rule:test"))
-        rights = tuple(r for r in PHRASES.values() if r in [e.label for e in evidence])
-        return Detection(emergent, 0.95 if emergent else 0.02, "intent_or_plan" if emergent else "", rights,
-                         "scheduling" if "appointment" in t else "other", clinical, tuple(evidence), self.name)
-
-    def detect_many(self, texts: Sequence[Text]) -> list[Detection]:
-        return [self.detect(t) for t in texts]
-
-
 def mail(n: int, *, sender: str, body: str, quoted: str = "") -> bytes:
     msg = EmailMessage()
     msg["From"] = f"Client {n} <{sender}>"
@@ -124,7 +101,7 @@ class WebEnv:
         set_clock(lambda: at)
         try:
             ingestor = Ingestor(self.store, self.crypto, IngestSettings(batch_size=10),
-                                assessor=StoreAssessor(self.store, self.crypto, self.config, Keywords()))
+                                assessor=StoreAssessor(self.store, self.crypto, self.config, Keywords(PHRASES)))
             result = ingestor.poll(self.ids[mailbox_name], MaildirSource(mailbox_name, self.paths[mailbox_name]),
                                    ("INBOX",))
         finally:

@@ -91,8 +91,7 @@ class StoreAssessor:
     def record(self, s: Session, mailbox_id: int, record_id: int, raw: RawMessage, processed: Processed,
                assessment: Assessment) -> None:
         """The assessment and its outbox, in the ingestion's transaction."""
-        [row] = [assessments.assessment_row(record_id, mailbox_id, assessment, self.crypto)]
-        assessments.insert_assessments(s, [row])
+        assessments.insert_assessments(s, [assessments.assessment_row(record_id, mailbox_id, assessment, self.crypto)])
         context = self._context(s, mailbox_id, self._registry)
         m = processed.message
         planned = outbox.plan(assessment, mailbox_id=mailbox_id, record_id=record_id,

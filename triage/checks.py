@@ -118,30 +118,15 @@ def _forms(config: Config) -> Iterator[tuple[bool | None, str]]:
 
 def _smtp(config: Config) -> Iterator[tuple[bool | None, str]]:
     """Emergent alerts go by SMTP: the server must answer (and accept the login, when one is set)."""
-    import smtplib
-
-    from triage.config import read_secret
-    from triage.sources.imap import tls_context
+    from triage.mailer import Mailer
 
     c = config.smtp
     if not c.host:
         yield None, "smtp: no server configured ([smtp] host): emergent alerts are recorded but cannot be sent"
         return
     try:
-        if c.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
-                                                  context=tls_context(c.verify_tls, c.ca_file))
-        else:
-            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
-        with smtp:
-            smtp.ehlo()
-            if c.security == "starttls":
-                smtp.starttls(context=tls_context(c.verify_tls, c.ca_file))
-                smtp.ehlo()
-            if c.username:
-                base = config.path.resolve().parent if config.path else None
-                smtp.login(c.username, read_secret(c.password_env, c.password_file, what="SMTP password", base=base))
-    except (TriageError, smtplib.SMTPException, OSError) as exc:
-        yield False, f"smtp: {c.host}:{c.port} ({c.security}): {type(exc).__name__}: {exc}"
+        Mailer(c, base_dir=config.path.resolve().parent if config.path else None).verify()
+    except TriageError as exc:
+        yield False, f"smtp: {c.host}:{c.port} ({c.security}): {exc}"
         return
     yield True, f"smtp: {c.host}:{c.port} answers ({c.security}{', login accepted' if c.username else ''})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -31,13 +33,12 @@ class Mailer:
     def _context(self) -> ssl.SSLContext:
         return self._ssl_context or tls_context(self.config.verify_tls, self.config.ca_file)
 
-    def send(self, message: EmailMessage, recipients: list[str]) -> None:
-        """Send one message to these envelope recipients; raises SourceError when it could not."""
+    @contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
+        """A connected, secured and logged-in session; SMTP errors become SourceError (class only)."""
         c = self.config
         if not c.host:
             raise ConfigError("no SMTP server is configured ([smtp] host)")
-        if "From" not in message:
-            message["From"] = c.from_address
         try:
             if c.security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=self._context())
@@ -51,7 +52,7 @@ class Mailer:
                 if c.username:
                     password = read_secret(c.password_env, c.password_file, what="SMTP password", base=self.base_dir)
                     smtp.login(c.username, password)
-                refused = smtp.send_message(message, from_addr=c.from_address, to_addrs=recipients)
+                yield smtp
         except smtplib.SMTPAuthenticationError as exc:
             raise SourceError(f"SMTP {c.host}: login refused ({exc.smtp_code})", transient=True) from None
         except smtplib.SMTPRecipientsRefused as exc:
@@ -61,5 +62,17 @@ class Mailer:
             raise SourceError(f"SMTP {c.host}: the server answered {exc.smtp_code}", transient=True) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             raise SourceError(f"SMTP {c.host}:{c.port}: {type(exc).__name__}", transient=True) from None
+
+    def verify(self) -> None:
+        """Connect, secure and log in, send nothing (`triage check`); raises like send()."""
+        with self._session():
+            pass
+
+    def send(self, message: EmailMessage, recipients: list[str]) -> None:
+        """Send one message to these envelope recipients; raises SourceError when it could not."""
+        if "From" not in message:
+            message["From"] = self.config.from_address
+        with self._session() as smtp:
+            refused = smtp.send_message(message, from_addr=self.config.from_address, to_addrs=recipients)
         if refused:
-            raise SourceError(f"SMTP {c.host}: {len(refused)} recipient(s) refused", transient=True)
+            raise SourceError(f"SMTP {self.config.host}: {len(refused)} recipient(s) refused", transient=True)
